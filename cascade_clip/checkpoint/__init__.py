@@ -1,0 +1,12 @@
+from .clip_weights import (DEFAULT_CLIP_PATH, VIT_B_16_URL, CLIPWeightsError,
+                           clip_tower_weights, read_clip_weights)
+from .official import (convert_official_checkpoint,
+                       convert_official_state_dict, is_official_state_dict,
+                       model_config_from_official)
+
+__all__ = [
+    'DEFAULT_CLIP_PATH', 'VIT_B_16_URL', 'CLIPWeightsError',
+    'clip_tower_weights', 'read_clip_weights', 'convert_official_checkpoint',
+    'convert_official_state_dict', 'is_official_state_dict',
+    'model_config_from_official'
+]

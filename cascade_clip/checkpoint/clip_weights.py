@@ -1,0 +1,151 @@
+"""Reading CLIP's weights: OpenAI's TorchScript archives, plain state dicts
+and ``.safetensors`` files, all turned into a dict of plain tensors.
+
+``torch.jit.load`` is deprecated; :func:`_read_torchscript_archive` is the only
+place that calls it, so that it alone changes when it goes.
+"""
+import os.path as osp
+import warnings
+import zipfile
+from typing import Dict, Iterable
+
+import torch
+from torch import Tensor
+
+VIT_B_16_URL = (
+    'https://openaipublic.azureedge.net/clip/models/'
+    '5806e77cd80f8b59890b7e101eabd078d9fb84e6937f9e85e4ecb61988df416f/'
+    'ViT-B-16.pt')
+DEFAULT_CLIP_PATH = 'clip_pretrain/ViT-B-16.pt'
+
+# Keys of OpenAI's archives that describe the model rather than hold weights.
+_NON_WEIGHT_KEYS = ('input_resolution', 'context_length', 'vocab_size')
+TEXT_TOWER_PREFIXES = ('transformer.', 'token_embedding.', 'ln_final.',
+                       'positional_embedding', 'text_projection')
+
+
+class CLIPWeightsError(ValueError):
+    """A CLIP weight file that cannot be used; the message says why."""
+
+
+def _how_to_get(path: str) -> str:
+    return (f'Download OpenAI\'s CLIP ViT-B/16 from {VIT_B_16_URL} and put '
+            f'it at {path} (the configs expect {DEFAULT_CLIP_PATH}; see '
+            'clip_pretrain/README.md), or set `pretrained` in the config to '
+            'the file you have.')
+
+
+def _is_torchscript_archive(path: str) -> bool:
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+    return any('/code/' in name or name.endswith('constants.pkl')
+               for name in names)
+
+
+def _read_torchscript_archive(path: str) -> Dict[str, Tensor]:
+    """Converts a TorchScript archive (OpenAI's ``ViT-B-16.pt``) into plain
+    tensors; the one place that uses ``torch.jit``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        scripted = torch.jit.load(path, map_location='cpu')
+    return {
+        name: tensor.detach().clone()
+        for name, tensor in scripted.state_dict().items()
+    }
+
+
+def read_clip_weights(path: str) -> Dict[str, Tensor]:
+    """Reads a CLIP weight file into ``{OpenAI key name: tensor}``.
+
+    Accepts OpenAI's TorchScript archives, ``torch.save``-d state dicts
+    (optionally under a ``state_dict`` key) and ``.safetensors`` files.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist (the message says where
+            to download the weights).
+        CLIPWeightsError: the file is truncated, not a weight file, or holds
+            no CLIP weights.
+    """
+    path = str(path)
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f'CLIP weights not found: {path}. {_how_to_get(path)}')
+    try:
+        if path.endswith('.safetensors'):
+            from safetensors.torch import load_file
+            weights = load_file(path, device='cpu')
+        elif zipfile.is_zipfile(path) and _is_torchscript_archive(path):
+            weights = _read_torchscript_archive(path)
+        else:
+            weights = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as err:  # every reader has its own error types
+        raise CLIPWeightsError(
+            f'cannot read CLIP weights from {path}: {type(err).__name__}: '
+            f'{str(err).splitlines()[0] if str(err) else ""}. The file may be '
+            f'truncated or of another kind. {_how_to_get(path)}') from err
+    if isinstance(weights, dict) and isinstance(
+            weights.get('state_dict'), dict):
+        weights = weights['state_dict']
+    if not isinstance(weights, dict) or not all(
+            isinstance(v, Tensor) for v in weights.values()):
+        raise CLIPWeightsError(
+            f'{path} does not hold a dict of tensors. {_how_to_get(path)}')
+    return {k: v for k, v in weights.items() if k not in _NON_WEIGHT_KEYS}
+
+
+def clip_tower_weights(weights: Dict[str, Tensor], tower: str,
+                       source: str = 'the CLIP weights') -> Dict[str, Tensor]:
+    """Picks one tower's tensors out of a whole-CLIP state dict.
+
+    Args:
+        weights: What :func:`read_clip_weights` returns.
+        tower: ``'visual'`` (keys ``visual.*``, prefix removed) or ``'text'``
+            (``transformer.*``, ``token_embedding.*``, ``positional_embedding``,
+            ``ln_final.*``, ``text_projection``).
+        source: Names the file in error messages.
+    """
+    if tower == 'visual':
+        picked = {
+            k[len('visual.'):]: v
+            for k, v in weights.items() if k.startswith('visual.')
+        }
+    elif tower == 'text':
+        picked = {
+            k: v
+            for k, v in weights.items() if k.startswith(TEXT_TOWER_PREFIXES)
+        }
+    else:
+        raise ValueError(f'tower must be "visual" or "text", not {tower!r}')
+    if not picked:
+        found = sorted({k.split('.')[0] for k in weights})
+        raise CLIPWeightsError(
+            f'{source} hold no {tower} tower weights (top-level keys found: '
+            f'{found[:10]}); expected an OpenAI CLIP state dict.')
+    return picked
+
+
+def copy_weights(module: torch.nn.Module, weights: Dict[str, Tensor],
+                 expected: Iterable[str], source: str) -> None:
+    """Copies ``weights`` into ``module``'s same-named tensors.
+
+    Every name in ``expected`` must be present with the module's shape; the
+    error names the missing or mismatching keys.
+    """
+    own = module.state_dict()
+    expected = list(expected)
+    missing = [k for k in expected if k not in weights]
+    if missing:
+        raise CLIPWeightsError(
+            f'{source} lack {len(missing)} tensors this model needs: '
+            f'{missing[:8]}{" ..." if len(missing) > 8 else ""}')
+    wrong = [
+        f'{k}: file {tuple(weights[k].shape)}, model {tuple(own[k].shape)}'
+        for k in expected if weights[k].shape != own[k].shape
+    ]
+    if wrong:
+        raise CLIPWeightsError(
+            f'{source} do not fit this model\'s shape (check width, layers, '
+            f'heads and output_dim in the config): {wrong[:8]}')
+    with torch.no_grad():
+        for k in expected:
+            own[k].copy_(weights[k])

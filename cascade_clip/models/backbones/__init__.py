@@ -1,0 +1,3 @@
+from .clip_vision_transformer import CLIPVisionTransformer
+
+__all__ = ['CLIPVisionTransformer']

@@ -1,0 +1,3 @@
+from .cascade_head import CascadeHead
+
+__all__ = ['CascadeHead']

@@ -1,0 +1,3 @@
+from .mask_loss import MaskLoss
+
+__all__ = ['MaskLoss']

@@ -1,0 +1,3 @@
+from .zero_shot_encoder_decoder import ZeroShotEncoderDecoder, sliding_windows
+
+__all__ = ['ZeroShotEncoderDecoder', 'sliding_windows']

@@ -1,0 +1,3 @@
+from .clip_text_transformer import CLIPTextTransformer
+
+__all__ = ['CLIPTextTransformer']

@@ -1,0 +1,88 @@
+from typing import Dict, List, Optional, Sequence
+
+import torch
+from mmengine.model import BaseModule
+from mmseg.registry import MODELS
+from mmseg.utils import tokenize
+from torch import Tensor, nn
+
+from ...checkpoint.clip_weights import (clip_tower_weights, copy_weights,
+                                        read_clip_weights)
+from ..layers import (LayerNorm, Transformer, init_clip_transformer,
+                      set_trainable)
+
+
+@MODELS.register_module()
+class CLIPTextTransformer(BaseModule):
+    """OpenAI CLIP's text encoder: causal transformer, the end-of-text token's
+    feature after ``ln_final``, projected by ``text_projection``.
+
+    ``forward(tokens (N, context_length)) -> (N, embed_dim)`` (not
+    normalised); :meth:`encode` takes strings and uses mmseg's CLIP BPE
+    tokenizer.
+
+    Args:
+        context_length: Tokens per text.
+        vocab_size: BPE vocabulary size.
+        width: Transformer width.
+        heads: Attention heads.
+        layers: Number of blocks.
+        embed_dim: Output width (CLIP's joint space).
+        freeze: Freeze the parameters except those named in
+            ``frozen_exclude`` (the paper freezes the whole text encoder).
+        frozen_exclude: Substrings of parameter names that stay trainable.
+        fused_attn: Use ``F.scaled_dot_product_attention``.
+        pretrained: CLIP weight file to load in :meth:`init_weights`.
+    """
+
+    def __init__(self,
+                 context_length: int = 77,
+                 vocab_size: int = 49408,
+                 width: int = 512,
+                 heads: int = 8,
+                 layers: int = 12,
+                 embed_dim: int = 512,
+                 freeze: bool = True,
+                 frozen_exclude: Sequence[str] = (),
+                 fused_attn: bool = True,
+                 pretrained: Optional[str] = None,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(init_cfg=init_cfg)
+        self.context_length = context_length
+        self.pretrained = pretrained
+        self.token_embedding = nn.Embedding(vocab_size, width)
+        self.positional_embedding = nn.Parameter(
+            torch.empty(context_length, width))
+        self.transformer = Transformer(
+            width, layers, heads, fused_attn=fused_attn)
+        self.ln_final = LayerNorm(width)
+        self.text_projection = nn.Parameter(torch.empty(width, embed_dim))
+        nn.init.normal_(self.token_embedding.weight, std=0.02)
+        nn.init.normal_(self.positional_embedding, std=0.01)
+        nn.init.normal_(self.text_projection, std=width**-0.5)
+        init_clip_transformer(self.transformer, width, layers)
+        set_trainable(self, freeze, frozen_exclude)
+
+    def init_weights(self) -> None:
+        super().init_weights()
+        if self.pretrained:
+            self.load_clip_weights(
+                read_clip_weights(self.pretrained), self.pretrained)
+
+    def load_clip_weights(self, weights: Dict[str, Tensor],
+                          source: str = 'the CLIP weights') -> None:
+        """Loads the text tower's tensors of a whole-CLIP state dict."""
+        copy_weights(self, clip_tower_weights(weights, 'text', source),
+                     self.state_dict().keys(), source)
+
+    def forward(self, tokens: Tensor) -> Tensor:
+        x = self.token_embedding(tokens) + self.positional_embedding
+        x = self.ln_final(self.transformer(x, causal=True))
+        # The end-of-text token has the largest id of the vocabulary.
+        eot = x[torch.arange(x.shape[0], device=x.device), tokens.argmax(-1)]
+        return eot @ self.text_projection
+
+    def encode(self, texts: List[str]) -> Tensor:
+        """Embeds ``texts`` ``(N, embed_dim)``, on the module's device."""
+        tokens = tokenize(texts, self.context_length)
+        return self(tokens.to(self.positional_embedding.device))
