@@ -137,10 +137,10 @@ class CLIPVisionTransformer(BaseModule):
 
     def clip_keys(self) -> List[str]:
         """Names of the tensors that come from CLIP's image tower."""
-        ours = ('prompt', 'ln_layers', 'proj_layers')
         return [
             k for k in self.state_dict()
-            if not k.startswith(ours)
+            if 'prompt' not in k and not k.startswith(('ln_layers',
+                                                       'proj_layers'))
         ]
 
     def _prompts(self, embeddings: Tensor, batch: int) -> Tensor:

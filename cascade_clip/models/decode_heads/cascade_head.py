@@ -237,7 +237,8 @@ class CascadeHead(BaseModule):
                 align_corners=False)
         losses = self.loss_decode(logits, labels)
         losses['acc_seg'] = accuracy(
-            logits.detach(), labels, ignore_index=self.ignore_index)
+            logits.detach(), labels,
+            ignore_index=self.ignore_index).reshape(())
         return losses
 
     def predict_by_feat(self, pred_masks: Tensor,

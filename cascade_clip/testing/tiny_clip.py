@@ -1,0 +1,187 @@
+"""Tiny random CLIP models written in the formats of the real weight files.
+
+They let tests and the demo exercise the real loading code without
+downloading OpenAI's ``ViT-B-16.pt``: the module below has the same attribute
+tree as OpenAI's CLIP, so its state dict has the same key names, and
+:func:`write_tiny_clip` saves it as a TorchScript archive (like OpenAI's
+file), a plain state dict or a ``.safetensors`` file.
+"""
+import os
+import os.path as osp
+import warnings
+from typing import Dict
+
+import torch
+from torch import Tensor, nn
+
+
+class _Weights(nn.Module):
+    """A container of weights; its forward exists only for scripting."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x
+
+
+class _Block(_Weights):
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(width, 1)
+        self.ln_1 = nn.LayerNorm(width)
+        self.mlp = nn.Sequential()
+        self.mlp.add_module('c_fc', nn.Linear(width, width * 4))
+        self.mlp.add_module('c_proj', nn.Linear(width * 4, width))
+        self.ln_2 = nn.LayerNorm(width)
+
+
+class _Transformer(_Weights):
+
+    def __init__(self, width: int, layers: int):
+        super().__init__()
+        self.resblocks = nn.Sequential(*[_Block(width) for _ in range(layers)])
+
+
+class _Visual(_Weights):
+
+    def __init__(self, resolution, patch, width, layers, output_dim):
+        super().__init__()
+        grid = resolution // patch
+        self.conv1 = nn.Conv2d(3, width, patch, patch, bias=False)
+        self.class_embedding = nn.Parameter(torch.randn(width))
+        self.positional_embedding = nn.Parameter(
+            torch.randn(grid * grid + 1, width))
+        self.ln_pre = nn.LayerNorm(width)
+        self.transformer = _Transformer(width, layers)
+        self.ln_post = nn.LayerNorm(width)
+        self.proj = nn.Parameter(torch.randn(width, output_dim))
+
+
+class TinyOpenAICLIP(nn.Module):
+    """Random CLIP with OpenAI's parameter names; only its weights matter.
+
+    Args:
+        vision_width: Image tower width.
+        vision_layers: Image tower blocks.
+        image_resolution: Input size its positional grid is stored for.
+        patch_size: Patch size.
+        embed_dim: Joint embedding width.
+        text_width: Text tower width.
+        text_layers: Text tower blocks.
+        context_length: Text tokens.
+        vocab_size: BPE vocabulary (49408 for the real tokenizer).
+    """
+
+    def __init__(self,
+                 vision_width: int = 64,
+                 vision_layers: int = 12,
+                 image_resolution: int = 64,
+                 patch_size: int = 16,
+                 embed_dim: int = 32,
+                 text_width: int = 32,
+                 text_layers: int = 2,
+                 context_length: int = 77,
+                 vocab_size: int = 49408):
+        super().__init__()
+        self.visual = _Visual(image_resolution, patch_size, vision_width,
+                              vision_layers, embed_dim)
+        self.transformer = _Transformer(text_width, text_layers)
+        self.token_embedding = nn.Embedding(vocab_size, text_width)
+        self.positional_embedding = nn.Parameter(
+            torch.randn(context_length, text_width) * 0.01)
+        self.ln_final = nn.LayerNorm(text_width)
+        self.text_projection = nn.Parameter(
+            torch.randn(text_width, embed_dim) * text_width**-0.5)
+        self.logit_scale = nn.Parameter(torch.tensor(4.6052))
+        # OpenAI's archives carry these as tensors too.
+        self.register_buffer('input_resolution',
+                             torch.tensor(image_resolution))
+        self.register_buffer('context_length', torch.tensor(context_length))
+        self.register_buffer('vocab_size', torch.tensor(vocab_size))
+        with torch.no_grad():
+            for name, param in self.named_parameters():
+                if name.endswith(('ln_1.weight', 'ln_2.weight', 'ln_pre.weight',
+                                  'ln_post.weight', 'ln_final.weight')):
+                    param.normal_(1.0, 0.1)
+                elif param.dim() > 1 and 'embedding' not in name:
+                    param.normal_(0.0, param.shape[-1]**-0.5)
+                elif 'bias' in name or name.startswith('ln'):
+                    param.normal_(0.0, 0.05)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x * self.logit_scale.exp()
+
+
+def write_tiny_clip(path: str,
+                    file_format: str = 'torchscript',
+                    half: bool = True,
+                    seed: int = 0,
+                    **kwargs) -> Dict[str, Tensor]:
+    """Writes a tiny random CLIP and returns its state dict.
+
+    Args:
+        path: Output file.
+        file_format: ``'torchscript'`` (an archive like OpenAI's
+            ``ViT-B-16.pt``), ``'state_dict'`` (``torch.save`` of the state
+            dict) or ``'safetensors'``.
+        half: Store float16 weights, as OpenAI does.
+        seed: Seed of the random weights.
+        **kwargs: Sizes, see :class:`TinyOpenAICLIP`.
+    """
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        model = TinyOpenAICLIP(**kwargs).eval()
+    if half:
+        model = model.half()
+    if osp.dirname(path):
+        os.makedirs(osp.dirname(path), exist_ok=True)
+    if file_format == 'torchscript':
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            torch.jit.save(torch.jit.script(model), path)
+    elif file_format == 'state_dict':
+        torch.save(model.state_dict(), path)
+    elif file_format == 'safetensors':
+        from safetensors.torch import save_file
+        save_file({k: v.contiguous()
+                   for k, v in model.state_dict().items()}, path)
+    else:
+        raise ValueError(f'unknown file_format {file_format!r}')
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def tiny_model_config(**overrides) -> dict:
+    """A small ``ZeroShotEncoderDecoder`` config (widths 64/32, 2 text
+    layers) matching :class:`TinyOpenAICLIP`'s defaults; 20 VOC-like classes
+    with 15 seen and 5 unseen. ``overrides`` update the top level."""
+    cfg = dict(
+        type='ZeroShotEncoderDecoder',
+        data_preprocessor=dict(
+            type='SegDataPreProcessor',
+            mean=[122.7709383, 116.7460125, 104.09373615],
+            std=[68.5005327, 66.6321579, 70.32316305],
+            bgr_to_rgb=True,
+            pad_val=0,
+            seg_pad_val=255),
+        class_names=[f'class {i}' for i in range(20)],
+        unseen_classes=[15, 16, 17, 18, 19],
+        prompt_templates='single',
+        backbone=dict(
+            type='CLIPVisionTransformer',
+            input_resolution=64,
+            width=64,
+            layers=12,
+            heads=4,
+            output_dim=32,
+            num_prompt_tokens=4),
+        text_encoder=dict(
+            type='CLIPTextTransformer', width=32, heads=4, layers=2,
+            embed_dim=32),
+        decode_head=dict(
+            type='CascadeHead',
+            embed_dims=32,
+            num_heads=4,
+            img_size=64,
+            loss_decode=dict(type='MaskLoss')),
+        test_cfg=dict(mode='slide', crop_size=(64, 64), stride=(48, 48)))
+    cfg.update(overrides)
+    return cfg

@@ -1,0 +1,207 @@
+"""The zero-shot segmentor with the real modules, in every mmseg mode."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from mmengine.structures import PixelData
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+
+from cascade_clip.models import sliding_windows
+from cascade_clip.models.layers import transformer as layers
+from cascade_clip.testing.tiny_clip import tiny_model_config
+
+SEEN = list(range(15))
+UNSEEN = [15, 16, 17, 18, 19]
+
+
+def build(**overrides):
+    torch.manual_seed(0)
+    return MODELS.build(tiny_model_config(**overrides))
+
+
+def samples(labels, ori_shape=None):
+    result = []
+    for label in labels:
+        sample = SegDataSample()
+        sample.gt_sem_seg = PixelData(data=label[None])
+        shape = tuple(label.shape)
+        sample.set_metainfo(
+            dict(
+                ori_shape=ori_shape or shape,
+                img_shape=shape,
+                pad_shape=shape,
+                padding_size=[0, 0, 0, 0]))
+        result.append(sample)
+    return result
+
+
+def random_labels(batch, height, width):
+    labels = torch.randint(0, 20, (batch, height, width))
+    labels[:, :2] = 255
+    return labels
+
+
+def test_loss_mode_on_non_square_images():
+    model = build().train()
+    img = torch.randn(2, 3, 48, 80)
+    losses = model(img, samples(random_labels(2, 48, 80)), mode='loss')
+    assert set(losses) == {
+        'decode.loss_mask', 'decode.loss_dice', 'decode.acc_seg'
+    }
+    for value in losses.values():
+        assert value.shape == () and torch.isfinite(value)
+    (losses['decode.loss_mask'] + losses['decode.loss_dice']).backward()
+    assert model.backbone.prompt_embeddings.grad.abs().sum() > 0
+    assert model.decode_head.q_projs[0].weight.grad.abs().sum() > 0
+    assert all(p.grad is None for p in model.text_encoder.parameters())
+
+
+@pytest.mark.parametrize('mode', ['slide', 'whole'])
+def test_predict_fills_pred_sem_seg(mode):
+    model = build(test_cfg=dict(
+        mode=mode, crop_size=(64, 64), stride=(48, 48))).eval()
+    img = torch.randn(2, 3, 48, 80)
+    with torch.no_grad():
+        results = model(img, samples(random_labels(2, 48, 80), (60, 100)),
+                        mode='predict')
+    assert len(results) == 2
+    for result in results:
+        assert result.pred_sem_seg.data.shape == (1, 60, 100)
+        assert result.seg_logits.data.shape == (20, 60, 100)
+        assert result.pred_sem_seg.data.max() < 20
+        assert torch.equal(result.pred_sem_seg.data[0],
+                           result.seg_logits.data.argmax(0))
+
+
+def test_tensor_mode_gives_raw_masks_of_every_class():
+    model = build().eval()
+    with torch.no_grad():
+        masks = model(torch.randn(3, 3, 48, 80), mode='tensor')
+    assert masks.shape == (3, 20, 64, 64)
+
+
+def test_test_step_from_uint8_data():
+    """The runner's path: data preprocessor, then predict."""
+    model = build().eval()
+    data = dict(
+        inputs=[torch.randint(0, 255, (3, 70, 90), dtype=torch.uint8)],
+        data_samples=samples(random_labels(1, 70, 90)))
+    with torch.no_grad():
+        [result] = model.test_step(data)
+    assert result.pred_sem_seg.data.shape == (1, 70, 90)
+
+
+def test_windows_cover_the_image_and_batching_changes_nothing():
+    windows = sliding_windows(100, 200, (64, 64), (48, 48))
+    covered = np.zeros((100, 200), int)
+    for y1, y2, x1, x2 in windows:
+        assert y2 - y1 == 64 and x2 - x1 == 64
+        covered[y1:y2, x1:x2] += 1
+    assert covered.min() >= 1
+    # smaller than the crop: one window the size of the image
+    assert sliding_windows(40, 50, (64, 64), (48, 48)) == [(0, 40, 0, 50)]
+
+    model = build().eval()
+    img = torch.randn(2, 3, 100, 130)
+    with torch.no_grad():
+        together = model.slide_inference(img)
+        model.test_cfg['windows_per_batch'] = 1
+        apart = model.slide_inference(img)
+    assert torch.allclose(together, apart, atol=1e-5)
+
+
+def test_inductive_labels_map_seen_to_positions_and_drop_unseen():
+    model = build(seen_classes=[3, 0, 7],
+                  unseen_classes=[i for i in range(20) if i not in (0, 3, 7)])
+    labels = torch.tensor([[[3, 0, 7, 15, 255, 1]]])
+    mapped = model.zero_shot_labels(labels, None)
+    assert mapped.tolist() == [[[0, 1, 2, 255, 255, 255]]]
+
+
+def test_transductive_pseudo_labels_come_from_unseen_channels():
+    model = build(self_training=True)
+    labels = torch.tensor([[[2, 15, 19, 255]]])
+    pred_masks = torch.zeros(1, 20, 1, 4)
+    pred_masks[0, 2] = 9.0  # a seen class scoring highest changes nothing
+    pred_masks[0, 17, 0, 1] = 1.0
+    pred_masks[0, 16, 0, 2] = 1.0
+    mapped = model.zero_shot_labels(labels, pred_masks)
+    assert mapped.tolist() == [[[2, 17, 16, 255]]]
+
+
+def test_labels_outside_the_classes_are_an_error():
+    model = build()
+    with pytest.raises(ValueError, match=r'\[20, 77\]'):
+        model.zero_shot_labels(torch.tensor([[[0, 20, 77, 255]]]), None)
+
+
+def test_class_embeddings_are_computed_once_and_reset_on_load():
+    model = build().eval()
+    calls = []
+    encode = model.text_encoder.encode
+
+    def counting_encode(texts):
+        calls.append(len(texts))
+        return encode(texts)
+
+    model.text_encoder.encode = counting_encode
+    img = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        model(img, mode='tensor')
+        model(img, mode='tensor')
+    assert calls == [20]
+    embeddings = model.get_class_embeddings()
+    assert embeddings.shape == (20, 32)
+    assert torch.allclose(embeddings.norm(dim=-1), torch.ones(20))
+
+    model.load_state_dict(model.state_dict())
+    model.get_class_embeddings()
+    assert calls == [20, 20]
+
+
+def test_text_embedding_file_with_another_class_count(tmp_path):
+    path = str(tmp_path / 'voc.npy')
+    np.save(path, np.ones((21, 32), np.float32))
+    model = build(text_embeddings=path)
+    with pytest.raises(ValueError, match=r'voc.npy holds embeddings for 21 '
+                       r'classes, but the config has 20'):
+        model.get_class_embeddings()
+
+
+@pytest.mark.parametrize('key,ids', [('unseen_classes', [15, 25]),
+                                     ('seen_classes', [-1, 0])])
+def test_class_ids_outside_the_dataset(key, ids):
+    with pytest.raises(ValueError, match=f'{key} holds'):
+        build(**{key: ids})
+
+
+def test_open_vocabulary_classes():
+    model = build().eval()
+    model.set_classes(['cat', 'grass', 'sky'], 'multi')
+    with torch.no_grad():
+        [result] = model.predict(torch.randn(1, 3, 64, 96))
+    assert result.seg_logits.data.shape == (3, 64, 96)
+    assert model.seen_mask.all()
+    with pytest.raises(ValueError, match='at least two'):
+        model.set_classes(['cat'])
+
+
+def test_layer_norms_compute_in_float32_under_bf16_autocast(monkeypatch):
+    model = build().eval()
+    seen_dtypes = []
+    layer_norm = F.layer_norm
+
+    def spy(x, *args, **kwargs):
+        seen_dtypes.append((x.dtype, args[1].dtype if args[1] is not None
+                            else None))
+        return layer_norm(x, *args, **kwargs)
+
+    monkeypatch.setattr(layers.F, 'layer_norm', spy)
+    with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+        masks = model(torch.randn(1, 3, 64, 64), mode='tensor')
+    assert torch.isfinite(masks).all()
+    # 12 blocks x 2, ln_pre, ln_post, prompt_norm 7x, 6 ln_layers,
+    # 2 text blocks x 2 + ln_final, 3 decoders x 2 layers x 2
+    assert len(seen_dtypes) >= 12 * 2 + 2 + 7 + 6 + 5 + 12
+    assert set(seen_dtypes) == {(torch.float32, torch.float32)}
