@@ -1,0 +1,3 @@
+from .zero_shot_metric import ZeroShotIoUMetric
+
+__all__ = ['ZeroShotIoUMetric']
