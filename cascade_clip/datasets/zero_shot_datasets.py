@@ -1,0 +1,131 @@
+"""The three zero-shot benchmarks as mmseg datasets that fail clearly when
+their files are not where the config says.
+
+mmseg's classes are reused; what is added is a check, before the samples are
+listed, that ``data_root``, the image and label folders and the split file
+exist, and after, that the list is not empty and that every listed image has
+its image and label file.
+"""
+from typing import List
+
+import mmengine.fileio as fileio
+from mmseg.datasets import (BaseSegDataset, COCOStuffDataset,
+                            PascalContextDataset59, PascalVOCDataset)
+from mmseg.registry import DATASETS
+
+README_HINT = ('Download and convert the dataset as data/README.md (in the '
+               'cascade_clip repository) describes, or point `data_root` to '
+               'where it is.')
+_MAX_LISTED = 3
+
+
+class LayoutCheckMixin:
+    """Checks a segmentation dataset's files when its sample list is loaded.
+
+    Raises ``FileNotFoundError`` naming the missing folder, split file or
+    image/label files, and ``ValueError`` when no sample is listed. The check
+    runs in ``full_init`` (so with ``lazy_init=True`` only on first access).
+
+    Args:
+        check_files: Whether to check that every listed image and label file
+            exists (one ``exists`` call per file).
+    """
+
+    def __init__(self, *args, check_files: bool = True, **kwargs):
+        self.check_files = check_files
+        super().__init__(*args, **kwargs)
+
+    def _missing(self, what: str, path: str) -> FileNotFoundError:
+        return FileNotFoundError(
+            f'{type(self).__name__}: {what} not found: {path}. {README_HINT}')
+
+    def _check_layout(self) -> None:
+        if self.data_root and not fileio.isdir(
+                self.data_root, backend_args=self.backend_args):
+            raise self._missing('data_root folder', self.data_root)
+        for key, path in self.data_prefix.items():
+            if path and not fileio.isdir(path, backend_args=self.backend_args):
+                raise self._missing(f"folder data_prefix['{key}']", path)
+        if self.ann_file and not fileio.isfile(
+                self.ann_file, backend_args=self.backend_args):
+            raise self._missing('split file (ann_file)', self.ann_file)
+
+    def _check_files(self, data_list: List[dict], key: str, what: str) -> None:
+        missing = [
+            info[key] for info in data_list if key in info
+            and not fileio.exists(info[key], backend_args=self.backend_args)
+        ]
+        if missing:
+            shown = ', '.join(missing[:_MAX_LISTED])
+            more = (f' and {len(missing) - _MAX_LISTED} more'
+                    if len(missing) > _MAX_LISTED else '')
+            listed_in = self.ann_file or self.data_prefix.get('img_path')
+            raise FileNotFoundError(
+                f'{type(self).__name__}: {len(missing)} of {len(data_list)} '
+                f'samples listed from {listed_in} have no {what}: '
+                f'{shown}{more}. {README_HINT}')
+
+    def load_data_list(self) -> List[dict]:
+        self._check_layout()
+        data_list = super().load_data_list()
+        if not data_list:
+            if self.ann_file:
+                source = f'split file {self.ann_file} lists no images'
+            else:
+                source = (f"no '*{self.img_suffix}' images found under "
+                          f"{self.data_prefix.get('img_path')}")
+            raise ValueError(f'{type(self).__name__}: {source}. '
+                             f'{README_HINT}')
+        if self.check_files:
+            self._check_files(data_list, 'img_path', 'image file')
+            self._check_files(data_list, 'seg_map_path', 'label file')
+        return data_list
+
+
+@DATASETS.register_module()
+class PascalVOC20Dataset(LayoutCheckMixin, BaseSegDataset):
+    """Pascal VOC 2012 with its 20 object classes and no background.
+
+    Raw labels are 0 background, 1-20 the classes in VOC order and 255 void;
+    ``reduce_zero_label=True`` maps them to 255, 0-19 and 255. Images are
+    ``JPEGImages/*.jpg``, labels ``SegmentationClass/*.png`` (VOC, palette
+    PNGs) or ``SegmentationClassAug/*.png`` (SBD, made by mmseg's
+    ``voc_aug.py``); ``ann_file`` is the split file, e.g.
+    ``ImageSets/Segmentation/aug.txt``.
+    """
+    METAINFO = dict(
+        classes=PascalVOCDataset.METAINFO['classes'][1:],
+        palette=PascalVOCDataset.METAINFO['palette'][1:])
+
+    def __init__(self,
+                 ann_file: str,
+                 img_suffix: str = '.jpg',
+                 seg_map_suffix: str = '.png',
+                 reduce_zero_label: bool = True,
+                 **kwargs) -> None:
+        super().__init__(
+            ann_file=ann_file,
+            img_suffix=img_suffix,
+            seg_map_suffix=seg_map_suffix,
+            reduce_zero_label=reduce_zero_label,
+            **kwargs)
+
+
+@DATASETS.register_module()
+class ZeroShotPascalContext59Dataset(LayoutCheckMixin, PascalContextDataset59):
+    """mmseg's ``PascalContextDataset59`` (raw 0 background -> 255, class k
+    -> k - 1) with clear errors for missing files.
+
+    Images ``JPEGImages/*.jpg``, labels ``SegmentationClassContext/*.png``,
+    split ``ImageSets/SegmentationContext/{train,val}.txt``.
+    """
+
+
+@DATASETS.register_module()
+class ZeroShotCOCOStuffDataset(LayoutCheckMixin, COCOStuffDataset):
+    """mmseg's ``COCOStuffDataset`` (164k: labels 0-170, 255 unlabelled,
+    unchanged) with clear errors for missing files.
+
+    Images ``images/{train2017,val2017}/*.jpg``, labels
+    ``annotations/{train2017,val2017}/*_labelTrainIds.png``; no split file.
+    """
