@@ -3,7 +3,7 @@
 Importing the package registers its models, datasets, metrics and hooks in
 mmseg's registries.
 """
-from . import evaluation, models  # noqa: F401
+from . import datasets, engine, evaluation, models  # noqa: F401
 from .version import __version__
 
 __all__ = ['__version__']

@@ -12,7 +12,7 @@ from ...checkpoint.clip_weights import read_clip_weights
 from ...checkpoint.official import (convert_official_state_dict,
                                     is_official_state_dict)
 from ..text_embeddings import (encode_class_names, load_text_embeddings,
-                               resolve_templates)
+                               resolve_class_names, resolve_templates)
 
 
 def sliding_windows(height: int, width: int, crop: Tuple[int, int],
@@ -69,7 +69,9 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
         backbone: Image encoder config (e.g. ``CLIPVisionTransformer``).
         text_encoder: Text encoder config (``CLIPTextTransformer``).
         decode_head: Head config (``CascadeHead``).
-        class_names: All classes of the dataset, in order.
+        class_names: All classes of the dataset, in order: a list, the name
+            of a zero-shot setting (``'voc20'``, ``'context59'``,
+            ``'coco_stuff171'``) or a text file with one name per line.
         num_classes: Number of classes, when ``class_names`` is not given.
         text_embeddings: ``.npy`` file of ``(num_classes, C)`` embeddings.
         prompt_templates: ``'single'``, ``'multi'`` or a list of templates.
@@ -130,7 +132,7 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
     # ----------------------------------------------------------------- classes
     def _set_classes(self, class_names, num_classes, seen, unseen) -> None:
         if class_names is not None:
-            class_names = list(class_names)
+            class_names = resolve_class_names(class_names)
             if num_classes is not None and num_classes != len(class_names):
                 raise ValueError(f'num_classes={num_classes} but '
                                  f'{len(class_names)} class_names given')

@@ -1,0 +1,170 @@
+"""Turning a config file and command-line choices into a ready config for
+mmengine's ``Runner``; ``tools/train.py`` and ``tools/test.py`` are thin
+layers over these functions."""
+import os
+import os.path as osp
+from typing import Optional, Sequence
+
+import torch
+from mmengine.config import Config
+
+
+def _load(config: str, cfg_options: Optional[dict], launcher: str,
+          work_dir: Optional[str]) -> Config:
+    if not osp.isfile(config):
+        raise FileNotFoundError(f'config file not found: {config}')
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    cfg.launcher = launcher
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(config))[0])
+    if not torch.cuda.is_available():
+        # NCCL needs GPUs; gloo runs the same launch on CPUs, where DDP takes
+        # no device ids.
+        cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
+        cfg.env_cfg.dist_cfg.backend = 'gloo'
+        if cfg.get('model_wrapper_cfg'):
+            cfg.model_wrapper_cfg.device_ids = None
+    return cfg
+
+
+def init_cpu_distributed(launcher: str) -> None:
+    """Starts a gloo process group for a torchrun launch without GPUs.
+
+    mmengine's own start-up selects a CUDA device first, which fails on a
+    machine without one; with the group already started it skips that.
+    """
+    import torch.distributed as dist
+    if (launcher == 'pytorch' and not torch.cuda.is_available()
+            and not dist.is_initialized()):
+        dist.init_process_group(backend='gloo')
+
+
+def _write_json_to(evaluator, work_dir: str) -> None:
+    """Points the zero-shot metric(s) of an evaluator config at work_dir."""
+    metrics = evaluator if isinstance(evaluator, list) else [evaluator]
+    for metric in metrics:
+        if metric.get('type') == 'ZeroShotIoUMetric' and not metric.get(
+                'json_dir'):
+            metric['json_dir'] = work_dir
+
+
+def train_config(config: str,
+                 work_dir: Optional[str] = None,
+                 resume: bool = False,
+                 amp: bool = False,
+                 load_from: Optional[str] = None,
+                 cfg_options: Optional[dict] = None,
+                 launcher: str = 'none') -> Config:
+    """The config of a training run.
+
+    Args:
+        config: Config file.
+        work_dir: Where logs and checkpoints go (default
+            ``./work_dirs/<config name>``).
+        resume: Continue from the last checkpoint in ``work_dir`` (or from
+            ``load_from`` when given), with its optimizer, schedule and seed.
+        amp: Mixed precision on the GPU (bfloat16 where supported, else
+            float16 with dynamic loss scaling).
+        load_from: Checkpoint to start from, e.g. the inductive model for a
+            transductive run; checkpoints of the paper's code are converted
+            on load.
+        cfg_options: Config overrides, as ``--cfg-options`` gives them.
+        launcher: ``'none'``, ``'pytorch'`` (torchrun), ``'slurm'`` or
+            ``'mpi'``.
+
+    Raises:
+        FileNotFoundError: the config or the checkpoint to start from is
+            missing.
+        RuntimeError: ``amp`` without a GPU.
+    """
+    cfg = _load(config, cfg_options, launcher, work_dir)
+    if load_from is not None:
+        cfg.load_from = load_from
+    cfg.resume = resume
+    if cfg.get('load_from') and not resume and not osp.isfile(cfg.load_from):
+        raise FileNotFoundError(
+            f'checkpoint to start from not found: {cfg.load_from}. A '
+            'transductive config starts from its inductive sibling\'s '
+            'checkpoint: train that config first, or pass --load-from.')
+    if cfg.get('load_from') or resume:
+        # Every weight comes from the checkpoint; CLIP's file is not needed.
+        cfg.model.pretrained = None
+    if amp:
+        if not torch.cuda.is_available():
+            raise RuntimeError('--amp needs a CUDA GPU; on the CPU train in '
+                               'float32 (leave --amp out)')
+        dtype = 'bfloat16' if torch.cuda.is_bf16_supported() else 'float16'
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.dtype = dtype
+        cfg.optim_wrapper.loss_scale = 'dynamic'
+    for key in ('val_evaluator', 'test_evaluator'):
+        if cfg.get(key):
+            _write_json_to(cfg[key], cfg.work_dir)
+    return cfg
+
+
+def test_config(config: str,
+                checkpoint: str,
+                work_dir: Optional[str] = None,
+                out: Optional[str] = None,
+                show: bool = False,
+                show_dir: Optional[str] = None,
+                wait_time: float = 2,
+                cfg_options: Optional[dict] = None,
+                launcher: str = 'none') -> Config:
+    """The config of an evaluation run.
+
+    The zero-shot metric prints its seen / unseen / all tables and writes
+    ``zero_shot_metrics.json`` into ``work_dir``.
+
+    Args:
+        config: Config file.
+        checkpoint: Weights to evaluate (this project's, or the paper's,
+            converted on load).
+        work_dir: Where the log and the JSON go.
+        out: Folder for the predicted label PNGs.
+        show: Show each prediction in a window.
+        show_dir: Folder for prediction / ground-truth pictures.
+        wait_time: Seconds each shown picture stays.
+        cfg_options: Config overrides.
+        launcher: See :func:`train_config`.
+    """
+    if not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
+    cfg = _load(config, cfg_options, launcher, work_dir)
+    cfg.load_from = checkpoint
+    cfg.model.pretrained = None
+    _write_json_to(cfg.test_evaluator, cfg.work_dir)
+    if out is not None:
+        os.makedirs(out, exist_ok=True)
+        for metric in (cfg.test_evaluator if isinstance(
+                cfg.test_evaluator, list) else [cfg.test_evaluator]):
+            metric['output_dir'] = out
+    if show or show_dir:
+        hooks = cfg.setdefault('default_hooks', {})
+        hook = hooks.setdefault('visualization',
+                                dict(type='SegVisualizationHook'))
+        hook['draw'] = True
+        if show:
+            hook['show'] = True
+            hook['wait_time'] = wait_time
+        if show_dir:
+            cfg.visualizer['save_dir'] = show_dir
+    return cfg
+
+
+def parse_eval(values: Optional[Sequence[str]]) -> None:
+    """Accepts the paper's ``--eval mIoU``; the zero-shot metric always runs.
+
+    Raises:
+        ValueError: for a metric other than mIoU.
+    """
+    for value in values or ():
+        if value != 'mIoU':
+            raise ValueError(f'--eval {value}: only mIoU is available (the '
+                             'zero-shot mIoU(S)/mIoU(U)/hIoU report)')

@@ -1,0 +1,58 @@
+# Cascade-CLIP with CLIP ViT-B/16 (SPEC sections 2-5). The dataset configs'
+# top-level files set the classes, splits and prompt tokens.
+data_preprocessor = dict(
+    type='SegDataPreProcessor',
+    # CLIP's normalisation, on 0-255 RGB
+    mean=[122.7709383, 116.7460125, 104.09373615],
+    std=[68.5005327, 66.6321579, 70.32316305],
+    bgr_to_rgb=True,
+    pad_val=0,
+    seg_pad_val=255,
+    size=(512, 512))
+model = dict(
+    type='ZeroShotEncoderDecoder',
+    data_preprocessor=data_preprocessor,
+    pretrained='clip_pretrain/ViT-B-16.pt',
+    class_names=None,
+    prompt_templates='multi',
+    unseen_classes=[],
+    self_training=False,
+    backbone=dict(
+        type='CLIPVisionTransformer',
+        input_resolution=512,
+        patch_size=16,
+        width=768,
+        layers=12,
+        heads=12,
+        output_dim=512,
+        out_indices=[5, 6, 7, 8, 9, 10],
+        num_prompt_tokens=10,
+        prompt_depth=11,
+        prompt_dropout=0.1,
+        drop_path_rate=0.1,
+        # the paper trains only the visual prompts of the image encoder
+        freeze=True,
+        frozen_exclude=['prompt']),
+    text_encoder=dict(
+        type='CLIPTextTransformer',
+        context_length=77,
+        width=512,
+        heads=8,
+        layers=12,
+        embed_dim=512,
+        freeze=True,
+        frozen_exclude=[]),
+    decode_head=dict(
+        type='CascadeHead',
+        embed_dims=512,
+        # maps of blocks 5-7, blocks 8-10, and the last block
+        stages=[[0, 1, 2], [3, 4, 5], [6]],
+        num_layers=3,
+        num_heads=8,
+        ffn_ratio=4,
+        dropout=0.1,
+        img_size=512,
+        seen_score_shift=0.1,
+        loss_decode=dict(type='MaskLoss', focal_weight=100.0,
+                         dice_weight=1.0)),
+    test_cfg=dict(mode='slide', crop_size=(512, 512), stride=(426, 426)))

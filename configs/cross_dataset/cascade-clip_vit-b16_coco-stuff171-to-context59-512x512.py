@@ -1,0 +1,16 @@
+_base_ = [
+    '../_base_/models/cascade_clip_vit-b16.py',
+    '../_base_/datasets/context59.py', '../_base_/default_runtime.py'
+]
+custom_imports = dict(imports=['cascade_clip'], allow_failed_imports=False)
+# Cross-dataset: the COCO-Stuff inductive model (80k) evaluated with this
+# dataset's text embeddings. Every class is seen here, so the seen-score shift
+# moves all channels alike and changes no label.
+#   python tools/test.py THIS_CONFIG work_dirs/cascade-clip_vit-b16_4xb4-80k_coco-stuff171-512x512_inductive/iter_80000.pth  # noqa
+model = dict(
+    class_names='context59',
+    unseen_classes=[],
+    prompt_templates='multi',
+    backbone=dict(num_prompt_tokens=50))
+val_evaluator = dict(type='ZeroShotIoUMetric', unseen_classes=[])
+test_evaluator = val_evaluator

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Distributed training with torchrun, one process per GPU (gloo on CPUs).
+#   bash tools/dist_train.sh CONFIG GPUS [WORK_DIR] [train.py options...]
+# WORK_DIR may be given as the third argument, as in the paper's commands.
+# Several nodes: set NNODES, NODE_RANK, MASTER_ADDR and MASTER_PORT on each.
+set -euo pipefail
+if [ $# -lt 2 ]; then
+    echo "usage: $0 CONFIG GPUS [WORK_DIR] [--resume] [--load-from CKPT] ..." >&2
+    exit 2
+fi
+CONFIG=$1
+GPUS=$2
+shift 2
+EXTRA=()
+if [ $# -gt 0 ] && [[ $1 != -* ]]; then
+    EXTRA=(--work-dir "$1")
+    shift
+fi
+NNODES=${NNODES:-1}
+NODE_RANK=${NODE_RANK:-0}
+PORT=${MASTER_PORT:-${PORT:-29500}}
+MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
+DIR=$(cd "$(dirname "$0")" && pwd)
+
+exec python -m torch.distributed.run \
+    --nnodes="$NNODES" \
+    --node_rank="$NODE_RANK" \
+    --master_addr="$MASTER_ADDR" \
+    --nproc_per_node="$GPUS" \
+    --master_port="$PORT" \
+    "$DIR/train.py" "$CONFIG" --launcher pytorch "${EXTRA[@]}" "$@"

@@ -1,0 +1,29 @@
+"""Write a tiny random CLIP with OpenAI's key names, for tests and CPU runs.
+
+    python tools/make_tiny_clip.py clip_pretrain/tiny-clip.pt
+                                   [--format torchscript|state_dict|safetensors]
+
+Its sizes match the configs in configs/tiny/. Its weights are random: what a
+model trained from it does says nothing about Cascade-CLIP.
+"""
+import argparse
+
+from cascade_clip.testing.tiny_clip import write_tiny_clip
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('out', help='output file')
+    parser.add_argument(
+        '--format',
+        default='torchscript',
+        choices=['torchscript', 'state_dict', 'safetensors'],
+        help='torchscript is the format of OpenAI\'s ViT-B-16.pt')
+    parser.add_argument('--seed', type=int, default=0)
+    args = parser.parse_args()
+    write_tiny_clip(args.out, args.format, seed=args.seed)
+    print(f'wrote a tiny random CLIP to {args.out}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,69 @@
+"""Evaluate a checkpoint: seen / unseen / all tables, JSON in the work dir.
+
+    python tools/test.py CONFIG CHECKPOINT [--eval mIoU] [--work-dir DIR]
+                         [--out DIR] [--show] [--show-dir DIR]
+                         [--cfg-options k=v ...] [--launcher ...]
+
+Checkpoints of the paper's code load as they are (converted on load).
+"""
+import argparse
+import os
+
+from mmengine.config import DictAction
+from mmengine.runner import Runner
+
+from cascade_clip.apis import init_cpu_distributed, parse_eval, test_config
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Evaluate a segmentor')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--eval',
+        nargs='+',
+        help='accepted for the paper\'s commands (mIoU); the zero-shot '
+        'mIoU(S)/mIoU(U)/hIoU report always runs')
+    parser.add_argument('--work-dir', help='where the log and JSON go')
+    parser.add_argument('--out', help='folder for predicted label PNGs')
+    parser.add_argument(
+        '--show', action='store_true', help='show predictions in a window')
+    parser.add_argument(
+        '--show-dir', help='folder for prediction / ground-truth pictures')
+    parser.add_argument(
+        '--wait-time', type=float, default=2, help='seconds per shown image')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, key=value')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main():
+    args = parse_args()
+    parse_eval(args.eval)
+    cfg = test_config(
+        args.config,
+        args.checkpoint,
+        work_dir=args.work_dir,
+        out=args.out,
+        show=args.show,
+        show_dir=args.show_dir,
+        wait_time=args.wait_time,
+        cfg_options=args.cfg_options,
+        launcher=args.launcher)
+    init_cpu_distributed(args.launcher)
+    Runner.from_cfg(cfg).test()
+
+
+if __name__ == '__main__':
+    main()
