@@ -139,6 +139,14 @@ def test_config(config: str,
     cfg = _load(config, cfg_options, launcher, work_dir)
     cfg.load_from = checkpoint
     cfg.model.pretrained = None
+    # Only the test loop runs: a test-only config (cross-dataset) need not
+    # carry a training schedule.
+    for key in ('train_dataloader', 'train_cfg', 'optim_wrapper',
+                'param_scheduler', 'val_dataloader', 'val_cfg',
+                'val_evaluator'):
+        cfg[key] = None
+    if not cfg.get('test_cfg'):
+        cfg.test_cfg = dict(type='TestLoop')
     _write_json_to(cfg.test_evaluator, cfg.work_dir)
     if out is not None:
         os.makedirs(out, exist_ok=True)

@@ -7,7 +7,7 @@ place that calls it, so that it alone changes when it goes.
 import os.path as osp
 import warnings
 import zipfile
-from typing import Dict, Iterable
+from typing import Dict, Iterable, Optional
 
 import torch
 from torch import Tensor
@@ -149,3 +149,28 @@ def copy_weights(module: torch.nn.Module, weights: Dict[str, Tensor],
     with torch.no_grad():
         for k in expected:
             own[k].copy_(weights[k])
+
+
+def text_encoder_config(weights: Dict[str, Tensor],
+                        heads: Optional[int] = None) -> dict:
+    """A ``CLIPTextTransformer`` config with the sizes of CLIP weights.
+
+    Args:
+        weights: A whole-CLIP state dict (OpenAI key names).
+        heads: Attention heads; the weights do not store them, and OpenAI's
+            models use ``width // 64``.
+    """
+    text = clip_tower_weights(weights, 'text')
+    width = text['token_embedding.weight'].shape[1]
+    layers = len({
+        k.split('.')[2]
+        for k in text if k.startswith('transformer.resblocks.')
+    })
+    return dict(
+        type='CLIPTextTransformer',
+        context_length=text['positional_embedding'].shape[0],
+        vocab_size=text['token_embedding.weight'].shape[0],
+        width=width,
+        heads=heads or max(1, width // 64),
+        layers=layers,
+        embed_dim=text['text_projection'].shape[1])

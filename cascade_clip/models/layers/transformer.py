@@ -117,7 +117,9 @@ class Transformer(nn.Module):
                  drop_path_rate: float = 0.0,
                  fused_attn: bool = True):
         super().__init__()
-        rates = torch.linspace(0, drop_path_rate, layers).tolist()
+        rates = [
+            drop_path_rate * i / max(layers - 1, 1) for i in range(layers)
+        ]
         self.resblocks = nn.ModuleList(
             ResidualAttentionBlock(width, heads, rate, fused_attn)
             for rate in rates)

@@ -1,0 +1,46 @@
+"""Class text embeddings as the ``.npy`` files the configs can read."""
+from typing import List, Optional, Sequence, Union
+
+import torch
+from mmseg.registry import MODELS
+from torch import Tensor
+
+from ..checkpoint import read_clip_weights, text_encoder_config
+from ..models.text_embeddings import (encode_class_names,
+                                      resolve_class_names,
+                                      save_text_embeddings)
+
+
+def generate_text_embeddings(weights: str,
+                             class_names: Union[str, Sequence[str]],
+                             templates: Union[str, Sequence[str]] = 'single',
+                             out: Optional[str] = None,
+                             heads: Optional[int] = None,
+                             device: Optional[str] = None) -> Tensor:
+    """Embeds class names with CLIP's text encoder.
+
+    Args:
+        weights: CLIP weight file (``ViT-B-16.pt``, a state dict or
+            ``.safetensors``).
+        class_names: A list of names, a setting (``'voc20'``, ``'context59'``,
+            ``'coco_stuff171'``) or a text file with one name per line.
+        templates: ``'single'`` (``a photo of a {}``), ``'multi'`` (the 15
+            templates) or a list of templates.
+        out: ``.npy`` file to write, if given.
+        heads: Attention heads of the text encoder (default: OpenAI's
+            ``width // 64``).
+        device: Where to run (default: CUDA if available).
+
+    Returns:
+        ``(K, C)`` L2-normalised embeddings, in the order of the classes.
+    """
+    names: List[str] = resolve_class_names(class_names)
+    clip = read_clip_weights(weights)
+    encoder = MODELS.build(text_encoder_config(clip, heads))
+    encoder.load_clip_weights(clip, weights)
+    device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    encoder = encoder.to(device).eval()
+    embeddings = encode_class_names(encoder, names, templates).cpu()
+    if out:
+        save_text_embeddings(embeddings, out)
+    return embeddings

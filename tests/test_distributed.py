@@ -1,0 +1,43 @@
+"""tools/dist_train.sh with two processes on the CPU (gloo)."""
+import json
+import os.path as osp
+import socket
+
+import torch
+from mmengine.config import Config
+from mmengine.runner.checkpoint import load_checkpoint
+from mmseg.registry import MODELS
+from tools_helpers import VOC_INDUCTIVE, make_workspace, run_tool
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def test_two_process_training_and_validation(tmp_path):
+    workspace = make_workspace(str(tmp_path))
+    out = osp.join(workspace, 'work_dirs', 'dist')
+    result = run_tool([
+        'dist_train.sh', VOC_INDUCTIVE, 2, out, '--cfg-options',
+        'train_cfg.max_iters=6', 'train_cfg.val_interval=6',
+        'default_hooks.checkpoint.interval=6'
+    ], workspace, env=dict(MASTER_PORT=str(free_port())))
+    log = result.stdout + result.stderr
+    assert 'Distributed training: True' in log
+    assert 'GPU number: 2' in log  # mmengine's name for the world size
+    assert 'Saving checkpoint at 6 iterations' in log
+    assert 'zero-shot summary:' in log  # validation ran to the end
+
+    with open(osp.join(out, 'zero_shot_metrics.json')) as f:
+        assert 'hIoU' in json.load(f)['summary']
+    cfg = Config.fromfile(VOC_INDUCTIVE)
+    cfg.model.pretrained = None
+    model = MODELS.build(cfg.model)
+    checkpoint = load_checkpoint(
+        model, osp.join(out, 'iter_6.pth'), map_location='cpu', strict=True)
+    assert checkpoint['meta']['iter'] == 6
+    assert not torch.equal(
+        model.backbone.prompt_embeddings,
+        MODELS.build(cfg.model).backbone.prompt_embeddings)

@@ -1,0 +1,115 @@
+"""The paper's experiment flow, end to end, with the real tools on generated
+data: inductive training -> transductive training from its checkpoint ->
+evaluation with the seen / unseen / hIoU report; and cross-dataset
+evaluation."""
+import json
+import os.path as osp
+
+import pytest
+import torch
+from tools_helpers import (COCO_INDUCTIVE, COCO_TO_VOC, VOC_INDUCTIVE,
+                           VOC_TRANSDUCTIVE, make_workspace, run_tool,
+                           work_dir)
+
+
+@pytest.fixture(scope='module')
+def workspace(tmp_path_factory):
+    return make_workspace(str(tmp_path_factory.mktemp('e2e')), coco=True)
+
+
+@pytest.fixture(scope='module')
+def inductive(workspace):
+    run_tool(['train.py', VOC_INDUCTIVE], workspace)
+    return work_dir(workspace, VOC_INDUCTIVE)
+
+
+def test_inductive_training_writes_checkpoints_and_validates(inductive):
+    for name in ('iter_20.pth', 'iter_40.pth', 'last_checkpoint',
+                 'zero_shot_metrics.json'):
+        assert osp.isfile(osp.join(inductive, name)), name
+    checkpoint = torch.load(
+        osp.join(inductive, 'iter_40.pth'), weights_only=True)
+    assert checkpoint['meta']['iter'] == 40
+    assert {'state_dict', 'optimizer', 'param_schedulers',
+            'message_hub'} <= set(checkpoint)
+
+
+def test_transductive_training_starts_from_the_inductive_checkpoint(
+        workspace, inductive):
+    result = run_tool(['train.py', VOC_TRANSDUCTIVE], workspace)
+    log = result.stdout + result.stderr
+    assert 'iter_20.pth' in log and 'Load checkpoint from' in log
+    st_dir = work_dir(workspace, VOC_TRANSDUCTIVE)
+    assert osp.isfile(osp.join(st_dir, 'iter_20.pth'))
+
+    result = run_tool([
+        'test.py', VOC_TRANSDUCTIVE,
+        osp.join(st_dir, 'iter_20.pth'), '--eval', 'mIoU'
+    ], workspace)
+    log = result.stdout + result.stderr
+    for table in ('seen classes:', 'unseen classes:', 'zero-shot summary:'):
+        assert table in log
+    for column in ('mIoU(S)', 'mIoU(U)', 'hIoU', 'pAcc'):
+        assert column in log
+    for name in ('aeroplane', 'person', 'pottedplant', 'tvmonitor'):
+        assert name in log
+    with open(osp.join(st_dir, 'zero_shot_metrics.json')) as f:
+        report = json.load(f)
+    assert set(report['summary']) == {
+        'aAcc', 'mIoU', 'mAcc', 'mIoU_seen', 'mIoU_unseen', 'hIoU'
+    }
+    assert report['unseen_classes'] == [15, 16, 17, 18, 19]
+    splits = [entry['split'] for entry in report['per_class']]
+    assert splits == ['seen'] * 15 + ['unseen'] * 5
+
+
+def test_transductive_without_its_inductive_checkpoint(tmp_path):
+    result = run_tool(['train.py', VOC_TRANSDUCTIVE], str(tmp_path),
+                      check=False)
+    assert result.returncode != 0
+    assert ('checkpoint to start from not found: work_dirs/'
+            'cascade-clip_tiny_1xb2-40_voc20-64x64_inductive/iter_20.pth'
+            ) in result.stderr
+    assert 'train that config first' in result.stderr
+
+
+def test_cross_dataset_evaluation_reports_seen_and_all(workspace):
+    run_tool(['train.py', COCO_INDUCTIVE, '--cfg-options',
+              'train_cfg.max_iters=4', 'train_cfg.val_interval=100',
+              'default_hooks.checkpoint.interval=4'], workspace)
+    checkpoint = osp.join(work_dir(workspace, COCO_INDUCTIVE), 'iter_4.pth')
+    result = run_tool(['test.py', COCO_TO_VOC, checkpoint, '--eval=mIoU'],
+                      workspace)
+    log = result.stdout + result.stderr
+    assert 'seen classes:' in log and 'unseen classes:' not in log
+    assert 'mIoU(U)' not in log and 'hIoU' not in log
+    assert 'tvmonitor' in log  # VOC's classes, not COCO's
+    with open(osp.join(work_dir(workspace, COCO_TO_VOC),
+                       'zero_shot_metrics.json')) as f:
+        report = json.load(f)
+    assert set(report['summary']) == {'aAcc', 'mIoU', 'mAcc', 'mIoU_seen'}
+    assert report['summary']['mIoU_seen'] == report['summary']['mIoU']
+    assert report['unseen_classes'] == []
+    assert len(report['per_class']) == 20
+
+
+def test_paper_checkpoint_evaluates_without_conversion(workspace):
+    """tools/test.py takes an unconverted checkpoint of the paper's code."""
+    from conftest import golden_dir
+    import glob
+    case = sorted(glob.glob(osp.join(golden_dir(), '*.pt')))[0][:-3]
+    data = torch.load(case + '.pt', weights_only=True)
+    official = data['official_model_cfg']
+    # the golden model's sizes, on the tiny VOC data
+    options = [
+        'model.backbone.input_resolution=' +
+        str(official['backbone']['input_resolution']),
+        'model.backbone.num_prompt_tokens=' +
+        str(official['backbone']['num_tokens']),
+        f'model.text_embeddings={case}.text_embedding.npy',
+    ]
+    result = run_tool(['test.py', VOC_INDUCTIVE, case + '.checkpoint.pth',
+                       '--cfg-options'] + options, workspace)
+    log = result.stdout + result.stderr
+    assert 'converted a checkpoint of the paper' in log
+    assert 'zero-shot summary:' in log

@@ -1,0 +1,53 @@
+"""Running the real tools as subprocesses in a workspace of generated data."""
+import os
+import os.path as osp
+import subprocess
+import sys
+
+from conftest import REPO
+
+from cascade_clip.testing import make_coco_stuff171, make_voc20, write_tiny_clip
+
+TINY = osp.join(REPO, 'configs', 'tiny')
+VOC_INDUCTIVE = osp.join(TINY, 'cascade-clip_tiny_1xb2-40_voc20-64x64_inductive.py')
+VOC_TRANSDUCTIVE = osp.join(
+    TINY, 'cascade-clip_tiny_1xb2-20_voc20-64x64_transductive.py')
+COCO_INDUCTIVE = osp.join(
+    TINY, 'cascade-clip_tiny_1xb2-20_coco-stuff171-64x64_inductive.py')
+COCO_TO_VOC = osp.join(TINY, 'cascade-clip_tiny_coco-stuff171-to-voc20-64x64.py')
+
+
+def make_workspace(root: str, coco: bool = False) -> str:
+    """The files the tiny configs expect, relative to ``root``: a tiny CLIP
+    in ``clip_pretrain/`` and tiny datasets in ``data/tiny/``."""
+    write_tiny_clip(osp.join(root, 'clip_pretrain', 'tiny-clip.pt'))
+    make_voc20(osp.join(root, 'data', 'tiny'))
+    if coco:
+        make_coco_stuff171(osp.join(root, 'data', 'tiny'))
+    return root
+
+
+def run_tool(args, cwd, check=True, timeout=600, env=None):
+    """Runs ``python tools/<args[0]> args[1:]`` (or a shell script) in
+    ``cwd``; on failure the assertion shows the tool's output."""
+    script = osp.join(REPO, 'tools', args[0])
+    command = (['bash', script] if script.endswith('.sh') else
+               [sys.executable, script]) + [str(a) for a in args[1:]]
+    full_env = dict(os.environ, PYTHONUNBUFFERED='1')
+    full_env.update(env or {})
+    result = subprocess.run(
+        command,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env)
+    if check:
+        assert result.returncode == 0, (
+            f'{" ".join(command)} failed ({result.returncode}):\n'
+            f'{result.stdout[-4000:]}\n{result.stderr[-4000:]}')
+    return result
+
+
+def work_dir(root: str, config: str) -> str:
+    return osp.join(root, 'work_dirs', osp.splitext(osp.basename(config))[0])
