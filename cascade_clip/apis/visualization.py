@@ -180,10 +180,12 @@ def load_model(cfg: Config,
                device: Optional[str] = None) -> torch.nn.Module:
     """The config's model with the checkpoint's weights (this project's or
     the paper's), in eval mode on ``device`` (default: CUDA if available)."""
+    from mmengine.registry import init_default_scope
     from mmengine.runner import load_checkpoint
     from mmseg.registry import MODELS
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
     model_cfg = copy.deepcopy(cfg.model)
     # Every weight comes from the checkpoint; CLIP's file is not needed.
     model_cfg['pretrained'] = None

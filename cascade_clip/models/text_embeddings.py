@@ -48,6 +48,16 @@ def resolve_class_names(class_names: Union[str, Sequence[str]]) -> List[str]:
         f'({sorted(ZERO_SHOT_SPLITS)}) nor a text file of class names')
 
 
+def check_open_vocabulary(class_names: Sequence[str]) -> None:
+    """Open-vocabulary class lists need two or more distinct names."""
+    if len(class_names) < 2:
+        raise ValueError('give at least two class names (add e.g. '
+                         '"background"): with one class every pixel is '
+                         'that class')
+    if len(set(class_names)) != len(class_names):
+        raise ValueError(f'class names repeat: {list(class_names)}')
+
+
 def resolve_templates(templates: Union[str, Sequence[str]]) -> List[str]:
     """``'single'`` (VOC's), ``'multi'`` (the 15 of Context and COCO) or a
     list of templates, each with one ``{}`` for the class name."""

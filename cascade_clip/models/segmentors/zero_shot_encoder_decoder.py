@@ -11,8 +11,9 @@ from torch import Tensor
 from ...checkpoint.clip_weights import read_clip_weights
 from ...checkpoint.official import (convert_official_state_dict,
                                     is_official_state_dict)
-from ..text_embeddings import (encode_class_names, load_text_embeddings,
-                               resolve_class_names, resolve_templates)
+from ..text_embeddings import (check_open_vocabulary, encode_class_names,
+                               load_text_embeddings, resolve_class_names,
+                               resolve_templates)
 
 
 def sliding_windows(height: int, width: int, crop: Tuple[int, int],
@@ -194,10 +195,7 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
             embeddings: Precomputed ``(K, C)`` embeddings; computed with the
                 text encoder when ``None``.
         """
-        if len(class_names) < 2:
-            raise ValueError('give at least two class names (add e.g. '
-                             '"background"): with one class every pixel is '
-                             'that class')
+        check_open_vocabulary(class_names)
         if prompt_templates is not None:
             self.prompt_templates = resolve_templates(prompt_templates)
         self.text_embeddings_file = None

@@ -1,0 +1,107 @@
+"""Open-vocabulary inference on your own images and class names."""
+import mmcv
+import numpy as np
+import pytest
+import torch
+from conftest import REPO
+from mmengine.config import Config
+from mmseg.registry import MODELS
+from PIL import Image
+from tools_helpers import VOC_INDUCTIVE, run_tool
+
+from cascade_clip.apis.inference import (OpenVocabularySegmenter,
+                                         class_colours, legend_lines,
+                                         segment_images)
+from cascade_clip.testing import write_tiny_clip
+
+
+@pytest.fixture(scope='module')
+def checkpoint(tmp_path_factory):
+    """A tiny model saved as the runner saves one: config in ``meta``."""
+    root = tmp_path_factory.mktemp('infer')
+    cfg = Config.fromfile(VOC_INDUCTIVE)
+    cfg.model.pretrained = str(root / 'clip.pt')
+    write_tiny_clip(cfg.model.pretrained)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    path = str(root / 'model.pth')
+    torch.save(dict(meta=dict(cfg=cfg.pretty_text),
+                    state_dict=model.state_dict()), path)
+    return path
+
+
+@pytest.fixture
+def images(tmp_path):
+    folder = tmp_path / 'images'
+    rng = np.random.default_rng(0)
+    mmcv.imwrite(rng.integers(0, 255, (120, 200, 3), np.uint8),
+                 str(folder / 'wide.jpg'))
+    mmcv.imwrite(rng.integers(0, 255, (90, 60, 3), np.uint8),
+                 str(folder / 'tall.png'))
+    (folder / 'notes.txt').write_text('not an image')
+    return folder
+
+
+def test_pictures_have_the_image_size_and_name_the_classes(
+        checkpoint, images, tmp_path):
+    classes = ['cat', 'grass', 'sky']
+    results = segment_images(str(images), checkpoint, classes,
+                             str(tmp_path / 'out'), device='cpu')
+    assert [r['image'].split('/')[-1] for r in results] == [
+        'tall.png', 'wide.jpg'
+    ]
+    for result, size in zip(results, [(60, 90), (200, 120)]):
+        for key in ('mask', 'overlay'):
+            assert Image.open(result[key]).size == size
+        assert list(result['shares']) == classes
+        assert sum(result['shares'].values()) == pytest.approx(1.0)
+        mask = np.asarray(Image.open(result['mask']))
+        colours = {tuple(c) for c in class_colours(3)}
+        assert {tuple(c) for c in mask.reshape(-1, 3)} <= colours
+
+
+def test_class_embeddings_are_computed_once_per_class_list(
+        checkpoint, images):
+    segmenter = OpenVocabularySegmenter(checkpoint, device='cpu')
+    calls = []
+    encode = segmenter.model.text_encoder.encode
+    segmenter.model.text_encoder.encode = lambda texts: (
+        calls.append(len(texts)) or encode(texts))
+    image = mmcv.imread(str(images / 'wide.jpg'))
+    first = segmenter(image, ['cat', 'dog'])
+    segmenter(image, ['cat', 'dog'])
+    assert calls == [2 * 15]  # two classes x the 15 templates, once
+    other = segmenter(image, ['road', 'tree', 'car', 'sky'])
+    assert calls == [30, 60]
+    assert first.labels.shape == other.labels.shape == (120, 200)
+    assert other.labels.max() < 4
+    assert legend_lines(first)[0].startswith('cat: ')
+
+
+def test_cli_prints_the_shares(checkpoint, images, tmp_path):
+    result = run_tool([
+        'infer.py', images, '--checkpoint', checkpoint, '--classes',
+        'cat, grass,sky', '--templates', 'single', '--out', tmp_path / 'o'
+    ], str(tmp_path))
+    lines = [line for line in result.stdout.splitlines() if '%' in line]
+    assert len(lines) == 2
+    for line in lines:
+        assert 'cat ' in line and 'grass ' in line and 'sky ' in line
+    assert (tmp_path / 'o' / 'wide_overlay.png').is_file()
+
+
+def test_clear_errors(checkpoint, tmp_path):
+    with pytest.raises(FileNotFoundError, match='nothing.jpg'):
+        segment_images(str(tmp_path / 'nothing.jpg'), checkpoint, ['a', 'b'],
+                       str(tmp_path))
+    bad = tmp_path / 'broken.jpg'
+    bad.write_bytes(b'\xff\xd8 not really a jpeg')
+    with pytest.raises(ValueError, match='broken.jpg'):
+        segment_images(str(bad), checkpoint, ['a', 'b'], str(tmp_path))
+    with pytest.raises(ValueError, match='at least two'):
+        segment_images(str(REPO + '/README.md'), checkpoint, ['a'],
+                       str(tmp_path))
+    paper_like = tmp_path / 'no_config.pth'
+    torch.save({'state_dict': {}}, paper_like)
+    with pytest.raises(ValueError, match='--config'):
+        OpenVocabularySegmenter(str(paper_like))

@@ -1,0 +1,45 @@
+"""Segment your own images into your own class names.
+
+    python tools/infer.py IMAGE_OR_FOLDER --checkpoint CKPT \
+        --classes "cat,grass,sky" [--templates multi|single] [--out DIR]
+        [--config CONFIG] [--device cpu|cuda]
+
+Writes <image>_mask.png and <image>_overlay.png (with a legend) per image and
+prints the share of pixels of each class. The model config is read from the
+checkpoint; a checkpoint of the paper's code needs --config.
+"""
+import argparse
+
+from cascade_clip.apis.inference import segment_images
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('images', help='an image or a folder of images')
+    parser.add_argument('--checkpoint', required=True, help='trained model')
+    parser.add_argument(
+        '--classes',
+        required=True,
+        help='comma-separated class names, a text file with one per line, '
+        'or a setting (voc20, context59, coco_stuff171)')
+    parser.add_argument(
+        '--templates', default='multi', choices=['multi', 'single'])
+    parser.add_argument('--out', default='work_dirs/infer', help='folder')
+    parser.add_argument('--config', help='config (default: the checkpoint\'s)')
+    parser.add_argument('--device', help='cpu or cuda (default: best)')
+    args = parser.parse_args()
+
+    classes = args.classes
+    if ',' in classes:
+        classes = [name.strip() for name in classes.split(',') if name.strip()]
+    results = segment_images(args.images, args.checkpoint, classes, args.out,
+                             args.templates, args.config, args.device)
+    for result in results:
+        shares = ', '.join(f'{name} {100 * share:.1f}%'
+                           for name, share in result['shares'].items())
+        print(f'{result["image"]}: {shares}')
+        print(f'  wrote {result["mask"]} and {result["overlay"]}')
+
+
+if __name__ == '__main__':
+    main()
