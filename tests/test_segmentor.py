@@ -205,3 +205,12 @@ def test_layer_norms_compute_in_float32_under_bf16_autocast(monkeypatch):
     # 2 text blocks x 2 + ln_final, 3 decoders x 2 layers x 2
     assert len(seen_dtypes) >= 12 * 2 + 2 + 7 + 6 + 5 + 12
     assert set(seen_dtypes) == {(torch.float32, torch.float32)}
+
+
+def test_class_embeddings_cached_under_autocast_are_full_precision():
+    model = build().eval()
+    with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+        model(torch.randn(1, 3, 64, 64), mode='tensor')
+    cached = model.class_embeddings
+    assert cached.dtype == torch.float32
+    assert torch.equal(cached, model.compute_class_embeddings())

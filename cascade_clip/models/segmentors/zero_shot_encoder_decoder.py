@@ -222,7 +222,10 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
             dim = self.decode_head.q_projs[0].in_features // 2
             return load_text_embeddings(self.text_embeddings_file,
                                         self.num_classes, dim).to(device)
-        with torch.set_grad_enabled(self._text_encoder_trains()):
+        # Cached for the whole run, so computed in full precision even when
+        # the first call happens under autocast.
+        with torch.set_grad_enabled(self._text_encoder_trains()), \
+                torch.autocast(device.type, enabled=False):
             embeddings = encode_class_names(self.text_encoder,
                                             self.class_names,
                                             self.prompt_templates)
