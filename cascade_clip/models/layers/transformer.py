@@ -140,7 +140,7 @@ def resize_grid_embedding(grid: Tensor, size: tuple) -> Tensor:
     Returns:
         ``(h*w, D)`` embeddings.
     """
-    side = int(round(grid.shape[0]**0.5))
+    side = int(round(int(grid.shape[0])**0.5))
     if side * side != grid.shape[0]:
         raise ValueError(f'{grid.shape[0]} positional embeddings do not form '
                          'a square grid')

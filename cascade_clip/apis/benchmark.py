@@ -1,0 +1,412 @@
+"""Inference and training speed of a config's model on synthetic data;
+``tools/benchmark.py`` is a thin layer over :func:`benchmark`.
+
+Inference follows the paper's protocol: one image at a time, warm-up images
+first, then timed ones, each through the runner's path (data preprocessor,
+then ``predict`` with the config's ``test_cfg``, sliding windows for the
+paper's configs) with the device synchronised around it. Training times
+``train_step`` (forward, backward and optimizer step) on random batches of
+the training crop. Weights do not change the timings, so random ones do
+unless a checkpoint is given; likewise the class embeddings are cached
+before timing as placeholders of the right shape (see
+:func:`~cascade_clip.apis.complexity.cache_class_embeddings`) unless the
+config names a ``text_embeddings`` file.
+"""
+import json
+import logging
+import os
+import os.path as osp
+import platform
+import resource
+import sys
+import time
+from contextlib import nullcontext
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import torch
+from mmengine.config import Config
+from torch import nn
+
+from .complexity import build_model, cache_class_embeddings, load_config
+
+
+def cpu_name() -> str:
+    """The CPU's model name (``/proc/cpuinfo``, else ``platform``)."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_info(device: torch.device) -> Dict[str, Any]:
+    """What the timings were measured on."""
+    info = dict(
+        cpu=cpu_name(),
+        cpu_cores=os.cpu_count(),
+        torch_threads=torch.get_num_threads(),
+        gpu=None,
+        torch=torch.__version__,
+        cuda=torch.version.cuda,
+        python=platform.python_version())
+    if device.type == 'cuda':
+        info['gpu'] = torch.cuda.get_device_name(device)
+    return info
+
+
+def peak_rss_mib() -> float:
+    """The process's peak resident set size so far, in MiB."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # kilobytes on Linux, bytes on macOS
+    return peak / (2**20 if sys.platform == 'darwin' else 2**10)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+def _reset_peak(device: torch.device) -> None:
+    if device.type == 'cuda':
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def _peak_memory(device: torch.device) -> Dict[str, Any]:
+    if device.type == 'cuda':
+        return dict(
+            peak_memory_mib=torch.cuda.max_memory_allocated(device) / 2**20,
+            peak_memory_kind='torch.cuda.max_memory_allocated')
+    return dict(
+        peak_memory_mib=peak_rss_mib(),
+        peak_memory_kind='process peak RSS (ru_maxrss)')
+
+
+def amp_dtype(device: torch.device) -> torch.dtype:
+    """bfloat16, except on a GPU without it (float16)."""
+    if device.type == 'cuda' and not torch.cuda.is_bf16_supported():
+        return torch.float16
+    return torch.bfloat16
+
+
+def windows_per_image(test_cfg: dict, image_size: Tuple[int, int]) -> int:
+    """How many windows the model runs on an image of ``image_size``."""
+    from ..models import sliding_windows
+    if test_cfg.get('mode', 'whole') != 'slide':
+        return 1
+    return len(
+        sliding_windows(image_size[0], image_size[1],
+                        tuple(test_cfg['crop_size']),
+                        tuple(test_cfg['stride'])))
+
+
+def _sample(image_size: Tuple[int, int], label=None):
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    sample = SegDataSample()
+    shape = tuple(image_size)
+    sample.set_metainfo(
+        dict(
+            ori_shape=shape,
+            img_shape=shape,
+            pad_shape=shape,
+            padding_size=[0, 0, 0, 0]))
+    if label is not None:
+        sample.gt_sem_seg = PixelData(data=label[None])
+    return sample
+
+
+def inference_speed(model: nn.Module,
+                    image_size: Tuple[int, int] = (512, 683),
+                    warmup: int = 100,
+                    images: int = 200,
+                    amp: bool = False) -> Dict[str, Any]:
+    """Images per second of ``model.test_step`` on one random image at a
+    time (a ``uint8 (3, H, W)`` CPU tensor, as the data loader gives).
+
+    Returns:
+        ``images_per_s``, ``seconds_per_image``, ``windows_per_image``,
+        ``timed_images``, ``warmup_images``, ``dtype`` and the peak memory
+        (``peak_memory_mib``, ``peak_memory_kind``).
+    """
+    device = next(model.parameters()).device
+    generator = torch.Generator().manual_seed(0)
+    image = torch.randint(
+        0, 256, (3, *image_size), dtype=torch.uint8, generator=generator)
+    dtype = amp_dtype(device) if amp else torch.float32
+    context = (
+        torch.autocast(device.type, dtype=dtype) if amp else nullcontext())
+    model.eval()
+    _reset_peak(device)
+    elapsed = 0.0
+    with torch.no_grad():
+        for i in range(warmup + images):
+            data = dict(inputs=[image], data_samples=[_sample(image_size)])
+            _sync(device)
+            start = time.perf_counter()
+            with context:
+                model.test_step(data)
+            _sync(device)
+            if i >= warmup:
+                elapsed += time.perf_counter() - start
+    return dict(
+        images_per_s=images / elapsed if images else None,
+        seconds_per_image=elapsed / images if images else None,
+        windows_per_image=windows_per_image(model.test_cfg, image_size),
+        timed_images=images,
+        warmup_images=warmup,
+        dtype=str(dtype).replace('torch.', ''),
+        **_peak_memory(device))
+
+
+def crop_size_of(cfg: Config) -> Tuple[int, int]:
+    """The training crop: the data preprocessor's ``size`` or
+    ``cfg.crop_size``."""
+    size = cfg.model.get('data_preprocessor', {}).get('size') or cfg.get(
+        'crop_size')
+    if size is None:
+        raise ValueError('the config gives no training crop size '
+                         '(model.data_preprocessor.size or crop_size)')
+    return tuple(int(s) for s in size)
+
+
+def build_optim_wrapper_for(model: nn.Module, cfg: Config, amp: bool):
+    """The config's optimizer wrapper; with ``amp`` on a GPU, mmengine's
+    ``AmpOptimWrapper`` (bfloat16 where supported)."""
+    from mmengine.logging import MMLogger
+    from mmengine.optim import build_optim_wrapper
+    optim_cfg = cfg.optim_wrapper.copy()
+    device = next(model.parameters()).device
+    if amp and device.type == 'cuda':
+        optim_cfg.type = 'AmpOptimWrapper'
+        optim_cfg.dtype = str(amp_dtype(device)).replace('torch.', '')
+        optim_cfg.loss_scale = 'dynamic'
+    # The constructor logs a line per parameter; keep only errors.
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        return build_optim_wrapper(model, optim_cfg)
+    finally:
+        logger.setLevel(level)
+
+
+def training_speed(model: nn.Module,
+                   cfg: Config,
+                   batch_size: Optional[int] = None,
+                   iters: int = 50,
+                   warmup: int = 10,
+                   amp: bool = False) -> Dict[str, Any]:
+    """Iterations per second of ``model.train_step`` with the config's
+    optimizer, on random ``uint8`` crops and random labels (the dataset's
+    class ids and the ignore index 255).
+
+    With ``amp``, a GPU trains with ``AmpOptimWrapper``; a CPU runs the step
+    under ``torch.autocast('cpu', torch.bfloat16)``.
+
+    Returns:
+        ``iters_per_s``, ``seconds_per_iter``, ``batch_size``,
+        ``crop_size``, ``timed_iters``, ``warmup_iters``, ``dtype``,
+        ``optim_wrapper`` (its class name) and the peak memory
+        (``peak_memory_mib``, ``peak_memory_kind``).
+    """
+    device = next(model.parameters()).device
+    batch_size = batch_size or cfg.train_dataloader.batch_size
+    crop = crop_size_of(cfg)
+    optim_wrapper = build_optim_wrapper_for(model, cfg, amp)
+    dtype = amp_dtype(device) if amp else torch.float32
+    context = (
+        torch.autocast('cpu', dtype=dtype)
+        if amp and device.type != 'cuda' else nullcontext())
+    ignore_index = getattr(model, 'ignore_index', 255)
+    values = torch.tensor(list(range(model.num_classes)) + [ignore_index])
+    generator = torch.Generator().manual_seed(0)
+    model.train()
+    _reset_peak(device)
+    elapsed = 0.0
+    for i in range(warmup + iters):
+        images = torch.randint(
+            0, 256, (batch_size, 3, *crop), dtype=torch.uint8,
+            generator=generator)
+        labels = values[torch.randint(
+            0, len(values), (batch_size, *crop), generator=generator)]
+        data = dict(
+            inputs=list(images),
+            data_samples=[_sample(crop, label) for label in labels])
+        _sync(device)
+        start = time.perf_counter()
+        with context:
+            model.train_step(data, optim_wrapper)
+        _sync(device)
+        if i >= warmup:
+            elapsed += time.perf_counter() - start
+    return dict(
+        iters_per_s=iters / elapsed if iters else None,
+        seconds_per_iter=elapsed / iters if iters else None,
+        batch_size=batch_size,
+        crop_size=crop,
+        timed_iters=iters,
+        warmup_iters=warmup,
+        dtype=str(dtype).replace('torch.', ''),
+        optim_wrapper=type(optim_wrapper).__name__,
+        **_peak_memory(device))
+
+
+def benchmark(config: str,
+              checkpoint: Optional[str] = None,
+              device: Optional[str] = None,
+              amp: bool = False,
+              warmup: int = 100,
+              images: int = 200,
+              image_size: Sequence[int] = (512, 683),
+              train_iters: int = 50,
+              train_warmup: int = 10,
+              batch_size: Optional[int] = None,
+              cfg_options: Optional[dict] = None) -> Dict[str, Any]:
+    """Inference images/s and training iterations/s of a config's model.
+
+    Inference runs first, then training on the same model; ``images=0`` or
+    ``train_iters=0`` skips that part.
+
+    Args:
+        config: Config file.
+        checkpoint: Weights to load (the paper's are converted on load);
+            random weights without one.
+        device: ``'cpu'``, ``'cuda'`` or ``'cuda:N'`` (default: CUDA where
+            available).
+        amp: bfloat16 autocast (float16 on a GPU without bfloat16).
+        warmup: Untimed images first.
+        images: Timed images.
+        image_size: ``(H, W)`` of the test images as the model gets them
+            (after the test resize); one value means a square.
+        train_iters: Timed training iterations.
+        train_warmup: Untimed training iterations first.
+        batch_size: Training batch (default: the config's per-GPU batch).
+        cfg_options: Config overrides.
+
+    Returns:
+        ``config``, ``checkpoint``, ``weights``, ``class_embeddings``
+        (their source, see
+        :func:`~cascade_clip.apis.complexity.cache_class_embeddings`),
+        ``device``, ``machine``
+        (see :func:`machine_info`), ``image_size``, ``inference`` (see
+        :func:`inference_speed`) and ``training`` (see
+        :func:`training_speed`); a part that was skipped is ``None``.
+    """
+    image_size = tuple(int(s) for s in image_size)
+    if len(image_size) == 1:
+        image_size = image_size * 2
+    if len(image_size) != 2 or min(image_size) < 1:
+        raise ValueError(f'image_size must be H W, got {image_size}')
+    if min(warmup, images, train_iters, train_warmup) < 0:
+        raise ValueError('counts of images and iterations must be >= 0')
+    device = torch.device(device or (
+        'cuda' if torch.cuda.is_available() else 'cpu'))
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        raise RuntimeError('--device cuda, but no CUDA GPU is available')
+    cfg = load_config(config, cfg_options)
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    if checkpoint is not None:
+        from mmengine.runner import load_checkpoint
+        if not osp.isfile(checkpoint):
+            raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
+        load_checkpoint(model, checkpoint, map_location='cpu')
+    model.to(device)
+    embeddings = cache_class_embeddings(model)
+    result = dict(
+        config=config,
+        checkpoint=checkpoint,
+        weights='checkpoint' if checkpoint else 'random',
+        class_embeddings=embeddings,
+        device=str(device),
+        machine=machine_info(device),
+        image_size=image_size,
+        inference=None,
+        training=None)
+    if images > 0:
+        result['inference'] = inference_speed(model, image_size, warmup,
+                                              images, amp)
+    if train_iters > 0:
+        result['training'] = training_speed(model, cfg, batch_size,
+                                            train_iters, train_warmup, amp)
+    return result
+
+
+def _fmt(value: Optional[float], digits: int = 3) -> str:
+    return 'skipped' if value is None else f'{value:.{digits}f}'
+
+
+_EMBEDDINGS = {
+    'placeholder': 'cached random placeholders of the right shape',
+    'file': 'cached, from the config\'s text_embeddings file',
+    'text encoder': 'recomputed by the trained text encoder every pass',
+}
+
+
+def _precision(dtype: str) -> str:
+    return dtype if dtype == 'float32' else f'{dtype} autocast'
+
+
+def format_benchmark(result: Dict[str, Any]) -> str:
+    """The result of :func:`benchmark` as a text table."""
+    machine = result['machine']
+    inference, training = result['inference'], result['training']
+    rows: List[Tuple[str, str]] = [
+        ('config', result['config']),
+        ('weights', result['checkpoint'] or 'random (timings do not depend '
+         'on weights)'),
+        ('class embeddings', _EMBEDDINGS.get(result['class_embeddings'],
+                                             '-')),
+        ('CPU', f'{machine["cpu"]} ({machine["cpu_cores"]} cores, '
+         f'{machine["torch_threads"]} torch threads)'),
+        ('GPU', machine['gpu'] or '-'),
+        ('torch', machine['torch']),
+        ('device', result['device']),
+    ]
+    if inference is not None:
+        rows += [
+            ('inference dtype', _precision(inference['dtype'])),
+            ('inference image size',
+             '{} x {} (H x W), batch 1'.format(*result['image_size'])),
+            ('windows per image', str(inference['windows_per_image'])),
+            ('inference images', f'{inference["warmup_images"]} warm-up + '
+             f'{inference["timed_images"]} timed'),
+            ('inference img/s', _fmt(inference['images_per_s'])),
+            ('inference peak memory',
+             f'{inference["peak_memory_mib"]:.0f} MiB '
+             f'({inference["peak_memory_kind"]})'),
+        ]
+    else:
+        rows.append(('inference img/s', 'skipped'))
+    if training is not None:
+        rows += [
+            ('training dtype', _precision(training['dtype']) +
+             f' ({training["optim_wrapper"]})'),
+            ('training batch x crop',
+             '{} x {} x {}'.format(training['batch_size'],
+                                   *training['crop_size'])),
+            ('training iterations', f'{training["warmup_iters"]} warm-up + '
+             f'{training["timed_iters"]} timed'),
+            ('training it/s', _fmt(training['iters_per_s'])),
+            ('training peak memory',
+             f'{training["peak_memory_mib"]:.0f} MiB '
+             f'({training["peak_memory_kind"]})'),
+        ]
+    else:
+        rows.append(('training it/s', 'skipped'))
+    width = max(len(k) for k, _ in rows)
+    rule = '-' * (width + 2) + '+' + '-' * (max(len(v) for _, v in rows) + 2)
+    return '\n'.join([rule] + [f' {k.ljust(width)} | {v}'
+                               for k, v in rows] + [rule])
+
+
+def write_json(result: Dict[str, Any], path: str) -> None:
+    """Writes :func:`benchmark`'s result to ``path``."""
+    if osp.dirname(path):
+        os.makedirs(osp.dirname(path), exist_ok=True)
+    with open(path, 'w') as f:
+        json.dump(result, f, indent=2)

@@ -1,0 +1,91 @@
+"""Inference images/s and training iterations/s of a config's model.
+
+    python tools/benchmark.py CONFIG [CHECKPOINT] [--device cpu|cuda] [--amp]
+                              [--warmup 100] [--images 200]
+                              [--image-size H W] [--train-iters N]
+                              [--train-warmup N] [--batch-size B]
+                              [--out FILE] [--cfg-options k=v ...]
+
+Inference: the paper's protocol, one image at a time, 100 warm-up images
+then 200 timed, sliding windows as the config's test_cfg says, on a random
+512 x 683 image (a 4:3 image after the test resize to a 512 short side).
+Training: train_step with the config's optimizer on random batches of the
+training crop. Without a CHECKPOINT the weights are random; timings do not
+depend on them.
+"""
+import argparse
+
+from mmengine.config import DictAction
+
+from cascade_clip.apis.benchmark import (benchmark, format_benchmark,
+                                         write_json)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description='Benchmark inference and training speed')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument(
+        'checkpoint', nargs='?', help='weights (default: random weights)')
+    parser.add_argument(
+        '--device', help='cpu or cuda[:N] (default: cuda where available)')
+    parser.add_argument(
+        '--amp', action='store_true', help='bfloat16 autocast')
+    parser.add_argument(
+        '--warmup', type=int, default=100, help='untimed images first')
+    parser.add_argument(
+        '--images', type=int, default=200, help='timed images (0: skip)')
+    parser.add_argument(
+        '--image-size',
+        type=int,
+        nargs='+',
+        default=[512, 683],
+        help='test image H W as the model gets it (one value: a square)')
+    parser.add_argument(
+        '--train-iters',
+        type=int,
+        default=50,
+        help='timed training iterations (0: skip)')
+    parser.add_argument(
+        '--train-warmup',
+        type=int,
+        default=10,
+        help='untimed training iterations first')
+    parser.add_argument(
+        '--batch-size',
+        type=int,
+        help='training batch (default: the config\'s per-GPU batch)')
+    parser.add_argument('--out', help='also write the results as JSON here')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, key=value')
+    args = parser.parse_args()
+    if len(args.image_size) not in (1, 2):
+        parser.error('--image-size takes H W or one side')
+    return args
+
+
+def main():
+    args = parse_args()
+    result = benchmark(
+        args.config,
+        checkpoint=args.checkpoint,
+        device=args.device,
+        amp=args.amp,
+        warmup=args.warmup,
+        images=args.images,
+        image_size=args.image_size,
+        train_iters=args.train_iters,
+        train_warmup=args.train_warmup,
+        batch_size=args.batch_size,
+        cfg_options=args.cfg_options)
+    print(format_benchmark(result))
+    if args.out:
+        write_json(result, args.out)
+        print(f'results written to {args.out}')
+
+
+if __name__ == '__main__':
+    main()
