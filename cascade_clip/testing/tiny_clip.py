@@ -97,15 +97,37 @@ class TinyOpenAICLIP(nn.Module):
                              torch.tensor(image_resolution))
         self.register_buffer('context_length', torch.tensor(context_length))
         self.register_buffer('vocab_size', torch.tensor(vocab_size))
-        with torch.no_grad():
-            for name, param in self.named_parameters():
-                if name.endswith(('ln_1.weight', 'ln_2.weight', 'ln_pre.weight',
-                                  'ln_post.weight', 'ln_final.weight')):
-                    param.normal_(1.0, 0.1)
-                elif param.dim() > 1 and 'embedding' not in name:
-                    param.normal_(0.0, param.shape[-1]**-0.5)
-                elif 'bias' in name or name.startswith('ln'):
-                    param.normal_(0.0, 0.05)
+        self._init_like_openai(vision_width, vision_layers, text_width,
+                               text_layers)
+
+    @torch.no_grad()
+    def _init_like_openai(self, vision_width, vision_layers, text_width,
+                          text_layers):
+        """OpenAI's initialisation of CLIP (small residual branches, so
+        that features keep what the patch embedding saw), except that
+        LayerNorms and biases are random too, so that a wrong key mapping
+        shows in the tests."""
+        nn.init.normal_(self.token_embedding.weight, std=0.02)
+        towers = ((self.visual.transformer, vision_width, vision_layers),
+                  (self.transformer, text_width, text_layers))
+        for transformer, width, layers in towers:
+            proj_std = width**-0.5 * (2 * layers)**-0.5
+            for block in transformer.resblocks:
+                nn.init.normal_(block.attn.in_proj_weight, std=width**-0.5)
+                nn.init.normal_(block.attn.out_proj.weight, std=proj_std)
+                nn.init.normal_(block.mlp.c_fc.weight, std=(2 * width)**-0.5)
+                nn.init.normal_(block.mlp.c_proj.weight, std=proj_std)
+        scale = vision_width**-0.5
+        for param in (self.visual.class_embedding,
+                      self.visual.positional_embedding, self.visual.proj):
+            param.normal_(0.0, scale)
+        for name, param in self.named_parameters():
+            if name.endswith(('ln_1.weight', 'ln_2.weight', 'ln_pre.weight',
+                              'ln_post.weight', 'ln_final.weight')):
+                param.normal_(1.0, 0.1)
+            elif name.endswith('bias') or '.ln_' in name or name.startswith(
+                    'ln_'):
+                param.normal_(0.0, 0.05)
 
     def forward(self, x: Tensor) -> Tensor:
         return x * self.logit_scale.exp()
