@@ -1,3 +1,4 @@
+import glob
 import os
 import os.path as osp
 import sys
@@ -17,6 +18,21 @@ def golden_dir() -> str:
     repository."""
     return os.environ.get('CASCADE_GOLDEN_DIR',
                           osp.join(osp.dirname(REPO), 'shared', 'golden'))
+
+
+def golden_cases() -> list:
+    """Paths of the golden cases without their ``.pt`` suffix."""
+    return [p[:-len('.pt')] for p in sorted(glob.glob(osp.join(golden_dir(),
+                                                            '*.pt')))]
+
+
+@pytest.fixture
+def golden_case() -> str:
+    """The first golden case; fails, naming the folder, if there is none."""
+    cases = golden_cases()
+    assert cases, (f'no golden cases (*.pt) in {golden_dir()}; set '
+                   'CASCADE_GOLDEN_DIR to the folder of the recorded outputs')
+    return cases[0]
 
 
 @pytest.fixture

@@ -93,11 +93,10 @@ def test_cross_dataset_evaluation_reports_seen_and_all(workspace):
     assert len(report['per_class']) == 20
 
 
-def test_paper_checkpoint_evaluates_without_conversion(workspace):
+def test_paper_checkpoint_evaluates_without_conversion(workspace,
+                                                      golden_case):
     """tools/test.py takes an unconverted checkpoint of the paper's code."""
-    from conftest import golden_dir
-    import glob
-    case = sorted(glob.glob(osp.join(golden_dir(), '*.pt')))[0][:-3]
+    case = golden_case
     data = torch.load(case + '.pt', weights_only=True)
     official = data['official_model_cfg']
     # the golden model's sizes, on the tiny VOC data

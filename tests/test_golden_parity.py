@@ -5,12 +5,11 @@ is discovered; its paper-style config is translated into ours, its checkpoint
 loaded through the converter, and every recorded output compared at the
 tolerances of the golden README. Nothing here depends on a case's sizes.
 """
-import glob
 import os.path as osp
 
 import pytest
 import torch
-from conftest import golden_dir
+from conftest import golden_cases, golden_dir
 from mmengine.runner.checkpoint import load_checkpoint
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS
@@ -19,7 +18,7 @@ from mmseg.structures import SegDataSample
 from cascade_clip.checkpoint import (convert_official_state_dict,
                                      model_config_from_official)
 
-CASES = sorted(glob.glob(osp.join(golden_dir(), '*.pt')))
+CASES = golden_cases()
 
 
 def test_golden_cases_are_present():
@@ -37,9 +36,8 @@ def assert_maps_close(actual, expected, what):
 
 @pytest.fixture(scope='module', params=CASES, ids=osp.basename)
 def case(request):
-    path = request.param
-    stem = path[:-len('.pt')]
-    data = torch.load(path, weights_only=True)
+    stem = request.param
+    data = torch.load(stem + '.pt', weights_only=True)
     cfg = model_config_from_official(
         data['official_model_cfg'],
         text_embeddings=stem + '.text_embedding.npy')

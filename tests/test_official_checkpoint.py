@@ -1,5 +1,4 @@
 """Converting and loading checkpoints of the paper's implementation."""
-import glob
 import logging
 import os.path as osp
 import subprocess
@@ -7,31 +6,36 @@ import sys
 
 import pytest
 import torch
-from conftest import REPO, golden_dir
+from conftest import REPO
 from mmengine.logging import MMLogger
 from mmengine.runner.checkpoint import load_checkpoint
 from mmseg.registry import MODELS
 
 from cascade_clip.checkpoint import model_config_from_official
 
-CASE = sorted(glob.glob(osp.join(golden_dir(), '*.pt')))[0][:-len('.pt')]
 
 
-def build():
-    data = torch.load(CASE + '.pt', weights_only=True)
-    return MODELS.build(
-        model_config_from_official(
-            data['official_model_cfg'],
-            text_embeddings=CASE + '.text_embedding.npy'))
+@pytest.fixture
+def build(golden_case):
+    data = torch.load(golden_case + '.pt', weights_only=True)
+
+    def build_model():
+        return MODELS.build(
+            model_config_from_official(
+                data['official_model_cfg'],
+                text_embeddings=golden_case + '.text_embedding.npy'))
+
+    return build_model
 
 
-def test_converter_tool_output_loads_like_the_original(tmp_path):
+def test_converter_tool_output_loads_like_the_original(tmp_path, build,
+                                                       golden_case):
     dst = str(tmp_path / 'converted.pth')
     run = subprocess.run(
         [
             sys.executable,
             osp.join(REPO, 'tools', 'convert_official_checkpoint.py'),
-            CASE + '.checkpoint.pth', dst
+            golden_case + '.checkpoint.pth', dst
         ],
         capture_output=True,
         text=True,
@@ -43,21 +47,21 @@ def test_converter_tool_output_loads_like_the_original(tmp_path):
     assert 'decode_head.loss_decode.criterion.empty_weight' not in keys
 
     direct, via_tool = build(), build()
-    load_checkpoint(direct, CASE + '.checkpoint.pth', strict=True)
+    load_checkpoint(direct, golden_case + '.checkpoint.pth', strict=True)
     load_checkpoint(via_tool, dst, strict=True)
     for (name, a), b in zip(direct.state_dict().items(),
                             via_tool.state_dict().values()):
         assert torch.equal(a, b), name
 
 
-def test_unused_tensors_are_dropped_with_one_log_line():
+def test_unused_tensors_are_dropped_with_one_log_line(build, golden_case):
     records = []
     handler = logging.Handler()
     handler.emit = records.append
     logger = MMLogger.get_current_instance()
     logger.addHandler(handler)
     try:
-        load_checkpoint(build(), CASE + '.checkpoint.pth', strict=True)
+        load_checkpoint(build(), golden_case + '.checkpoint.pth', strict=True)
     finally:
         logger.removeHandler(handler)
     dropped = [r.getMessage() for r in records if 'dropped' in r.getMessage()]
@@ -66,8 +70,9 @@ def test_unused_tensors_are_dropped_with_one_log_line():
 
 
 @pytest.mark.parametrize('change', ['unknown', 'missing'])
-def test_unknown_or_missing_keys_are_named(tmp_path, change):
-    checkpoint = torch.load(CASE + '.checkpoint.pth', weights_only=True)
+def test_unknown_or_missing_keys_are_named(tmp_path, change, build,
+                                           golden_case):
+    checkpoint = torch.load(golden_case + '.checkpoint.pth', weights_only=True)
     state_dict = checkpoint['state_dict']
     if change == 'unknown':
         state_dict['decode_head.extra_bias'] = torch.zeros(3)
@@ -81,9 +86,9 @@ def test_unknown_or_missing_keys_are_named(tmp_path, change):
         load_checkpoint(build(), path)
 
 
-def test_converting_a_converted_checkpoint_is_refused(tmp_path):
+def test_converting_a_converted_checkpoint_is_refused(tmp_path, golden_case):
     from cascade_clip.checkpoint import convert_official_checkpoint
     dst = str(tmp_path / 'converted.pth')
-    convert_official_checkpoint(CASE + '.checkpoint.pth', dst)
+    convert_official_checkpoint(golden_case + '.checkpoint.pth', dst)
     with pytest.raises(ValueError, match='not a checkpoint of the paper'):
         convert_official_checkpoint(dst, str(tmp_path / 'again.pth'))

@@ -15,6 +15,8 @@ import torch.nn.functional as F
 from mmengine.config import Config
 from torch import nn
 
+from . import experiment
+
 # The paper's counts of its COCO-Stuff 171 model (inductive, 50 prompt
 # tokens), measured on its code; 9,464,832 of them are the decoder
 # self-attention and ``norm1`` parameters that its forward pass never uses.
@@ -23,15 +25,9 @@ PAPER_COCO_PARAMS = dict(
 
 
 def load_config(config: str, cfg_options: Optional[dict] = None) -> Config:
-    """Reads a config, merges overrides and turns CLIP's weight file off
-    (counts and timings do not depend on weights)."""
-    from mmseg.utils import register_all_modules
-
-    from .. import models  # noqa: F401  (registers the modules)
-    register_all_modules()
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    """A config with CLIP's weight file turned off (counts and timings do
+    not depend on weights)."""
+    cfg = experiment.load_config(config, cfg_options)
     cfg.model.pretrained = None
     return cfg
 

@@ -22,7 +22,10 @@ import torch
 from matplotlib.figure import Figure
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
+from mmengine.registry import init_default_scope
 from PIL import Image, ImageDraw, ImageFont
+
+from .experiment import load_config
 
 SPLITS = ('val', 'train')
 CAPTIONS = ('image', 'ground truth', 'prediction')
@@ -111,20 +114,6 @@ def colorize(label: np.ndarray,
     return lut[label]
 
 
-def load_config(config: Union[str, Config],
-                cfg_options: Optional[dict] = None) -> Config:
-    """A config from a file (or a copy of a ``Config``) with overrides."""
-    if isinstance(config, Config):
-        cfg = copy.deepcopy(config)
-    else:
-        if not osp.isfile(config):
-            raise FileNotFoundError(f'config file not found: {config}')
-        cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    return cfg
-
-
 def _find_pipeline(dataset_cfg: dict) -> Optional[list]:
     """The first ``pipeline`` in a (possibly wrapped) dataset config."""
     if dataset_cfg.get('pipeline') is not None:
@@ -180,7 +169,6 @@ def load_model(cfg: Config,
                device: Optional[str] = None) -> torch.nn.Module:
     """The config's model with the checkpoint's weights (this project's or
     the paper's), in eval mode on ``device`` (default: CUDA if available)."""
-    from mmengine.registry import init_default_scope
     from mmengine.runner import load_checkpoint
     from mmseg.registry import MODELS
     if not osp.isfile(checkpoint):
@@ -344,11 +332,9 @@ def visualize_predictions(config: Union[str, Config],
         One record per picture, in the split's order; ``.path`` is the file
         written.
     """
-    from mmengine.registry import init_default_scope
     if num < 1:
         raise ValueError(f'num must be at least 1, got {num}')
     cfg = load_config(config, cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
     if out_dir is None:
         name = (osp.splitext(osp.basename(config))[0] if isinstance(
             config, str) else 'config')

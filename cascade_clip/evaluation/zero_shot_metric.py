@@ -1,9 +1,7 @@
 """IoU metric split into seen and unseen classes for zero-shot segmentation."""
 import json
 import operator
-import os
 import os.path as osp
-import tempfile
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -11,6 +9,8 @@ from mmengine.logging import print_log
 from mmseg.evaluation import IoUMetric
 from mmseg.registry import METRICS
 from prettytable import PrettyTable
+
+from ..engine.atomic_backend import write_atomic
 
 JSON_NAME = 'zero_shot_metrics.json'
 _TABLE_TITLES = (('seen', 'seen classes'), ('unseen', 'unseen classes'),
@@ -195,22 +195,8 @@ class ZeroShotIoUMetric(IoUMetric):
 def write_json_atomic(path: str, payload: dict) -> None:
     """Writes ``payload`` as JSON through a temporary file and a rename, so
     that readers never see a half-written file. NaNs are written as null."""
-    dirname = osp.dirname(osp.abspath(path))
-    os.makedirs(dirname, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        dir=dirname, prefix=f'.{osp.basename(path)}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w') as f:
-            json.dump(_nan_to_none(payload), f, indent=2, allow_nan=False)
-            f.write('\n')
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    text = json.dumps(_nan_to_none(payload), indent=2, allow_nan=False)
+    write_atomic(text + '\n', path)
 
 
 def _class_ids(ids: Sequence[int], name: str) -> Tuple[int, ...]:
