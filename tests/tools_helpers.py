@@ -33,7 +33,12 @@ def run_tool(args, cwd, check=True, timeout=600, env=None):
     script = osp.join(REPO, 'tools', args[0])
     command = (['bash', script] if script.endswith('.sh') else
                [sys.executable, script]) + [str(a) for a in args[1:]]
-    full_env = dict(os.environ, PYTHONUNBUFFERED='1')
+    # Scripts that call `python` get this interpreter (the venv's, also
+    # when the venv is not activated).
+    full_env = dict(
+        os.environ,
+        PYTHONUNBUFFERED='1',
+        PATH=osp.dirname(sys.executable) + os.pathsep + os.environ['PATH'])
     full_env.update(env or {})
     result = subprocess.run(
         command,

@@ -2,6 +2,7 @@
 # Distributed evaluation with torchrun, one process per GPU (gloo on CPUs).
 #   bash tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py options...]
 # Several nodes: set NNODES, NODE_RANK, MASTER_ADDR and MASTER_PORT on each.
+# PYTHON selects the interpreter (default: python on the PATH).
 set -euo pipefail
 if [ $# -lt 3 ]; then
     echo "usage: $0 CONFIG CHECKPOINT GPUS [--eval mIoU] ..." >&2
@@ -17,7 +18,7 @@ PORT=${MASTER_PORT:-${PORT:-29500}}
 MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
 DIR=$(cd "$(dirname "$0")" && pwd)
 
-exec python -m torch.distributed.run \
+exec "${PYTHON:-python}" -m torch.distributed.run \
     --nnodes="$NNODES" \
     --node_rank="$NODE_RANK" \
     --master_addr="$MASTER_ADDR" \

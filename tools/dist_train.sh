@@ -3,6 +3,7 @@
 #   bash tools/dist_train.sh CONFIG GPUS [WORK_DIR] [train.py options...]
 # WORK_DIR may be given as the third argument, as in the paper's commands.
 # Several nodes: set NNODES, NODE_RANK, MASTER_ADDR and MASTER_PORT on each.
+# PYTHON selects the interpreter (default: python on the PATH).
 set -euo pipefail
 if [ $# -lt 2 ]; then
     echo "usage: $0 CONFIG GPUS [WORK_DIR] [--resume] [--load-from CKPT] ..." >&2
@@ -22,7 +23,7 @@ PORT=${MASTER_PORT:-${PORT:-29500}}
 MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
 DIR=$(cd "$(dirname "$0")" && pwd)
 
-exec python -m torch.distributed.run \
+exec "${PYTHON:-python}" -m torch.distributed.run \
     --nnodes="$NNODES" \
     --node_rank="$NODE_RANK" \
     --master_addr="$MASTER_ADDR" \

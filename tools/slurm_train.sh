@@ -2,7 +2,8 @@
 # Training on a Slurm cluster.
 #   GPUS=8 bash tools/slurm_train.sh PARTITION JOB_NAME CONFIG [WORK_DIR] [train.py options...]
 # GPUS (total, default 4), GPUS_PER_NODE (default 4), CPUS_PER_TASK (default 5)
-# and SRUN_ARGS (extra srun options) are read from the environment.
+# SRUN_ARGS (extra srun options) and PYTHON (the interpreter) are read from
+# the environment.
 set -euo pipefail
 if [ $# -lt 3 ]; then
     echo "usage: $0 PARTITION JOB_NAME CONFIG [WORK_DIR] [options...]" >&2
@@ -32,4 +33,4 @@ exec srun -p "$PARTITION" \
     --cpus-per-task="$CPUS_PER_TASK" \
     --kill-on-bad-exit=1 \
     $SRUN_ARGS \
-    python -u "$DIR/train.py" "$CONFIG" --launcher slurm "${EXTRA[@]}" "$@"
+    "${PYTHON:-python}" -u "$DIR/train.py" "$CONFIG" --launcher slurm "${EXTRA[@]}" "$@"
