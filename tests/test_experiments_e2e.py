@@ -5,8 +5,10 @@ evaluation."""
 import json
 import os.path as osp
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 from tools_helpers import (COCO_INDUCTIVE, COCO_TO_VOC, VOC_INDUCTIVE,
                            VOC_TRANSDUCTIVE, make_workspace, run_tool,
                            work_dir)
@@ -112,3 +114,19 @@ def test_paper_checkpoint_evaluates_without_conversion(workspace,
     log = result.stdout + result.stderr
     assert 'converted a checkpoint of the paper' in log
     assert 'zero-shot summary:' in log
+
+
+def test_show_dir_and_out_write_pictures_and_label_pngs(workspace, inductive,
+                                                        tmp_path):
+    show_dir, out = tmp_path / 'vis', tmp_path / 'preds'
+    run_tool([
+        'test.py', VOC_INDUCTIVE,
+        osp.join(inductive, 'iter_40.pth'), '--show-dir', show_dir, '--out',
+        out
+    ], workspace)
+    pictures = sorted(show_dir.rglob('*.png'))
+    labels = sorted(out.glob('*.png'))
+    assert len(pictures) == len(labels) == 2  # the tiny val split
+    # in the dataset's raw ids (VOC: class k is k + 1, 0 the background)
+    values = np.unique(np.asarray(Image.open(labels[0])))
+    assert values.min() >= 1 and values.max() <= 20
