@@ -101,7 +101,8 @@ def train_config(config: str,
     if load_from is not None:
         cfg.load_from = load_from
     cfg.resume = resume
-    if cfg.get('load_from') and not resume and not osp.isfile(cfg.load_from):
+    if (cfg.get('load_from') and not resume and '://' not in cfg.load_from
+            and not osp.isfile(cfg.load_from)):
         raise FileNotFoundError(
             f'checkpoint to start from not found: {cfg.load_from}. A '
             'transductive config starts from its inductive sibling\'s '
