@@ -1,18 +1,5 @@
-# AdamW 2e-5 with the paper's custom keys (mmengine applies the longest
-# matching key only, so every trainable parameter gets lr x10, decay 0.01);
-# poly decay over all 40k iterations with a linear warm-up over the first 1500.
-optimizer = dict(type='AdamW', lr=2e-5, weight_decay=0.01)
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=optimizer,
-    paramwise_cfg=dict(
-        custom_keys={
-            'backbone': dict(lr_mult=10.0),
-            'text_encoder': dict(lr_mult=0.0),
-            'norm': dict(decay_mult=0.0),
-            'ln': dict(decay_mult=0.0),
-            'head': dict(lr_mult=10.0),
-        }))
+# schedule_20k over 40k iterations.
+_base_ = './schedule_20k.py'
 param_scheduler = [
     dict(
         type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0,
@@ -25,18 +12,5 @@ param_scheduler = [
         begin=0,
         end=40000),
 ]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=40000, val_interval=4000)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    # atomic_local: a checkpoint is renamed into place once fully written
-    checkpoint=dict(
-        type='CheckpointHook',
-        by_epoch=False,
-        interval=4000,
-        backend_args=dict(backend='atomic_local')),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+train_cfg = dict(max_iters=40000, val_interval=4000)
+default_hooks = dict(checkpoint=dict(interval=4000))
