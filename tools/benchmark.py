@@ -15,10 +15,9 @@ depend on them.
 """
 import argparse
 
-from mmengine.config import DictAction
-
 from cascade_clip.apis.benchmark import (benchmark, format_benchmark,
                                          write_json)
+from cascade_clip.apis.cli import add_cfg_options
 
 
 def parse_args():
@@ -56,11 +55,7 @@ def parse_args():
         type=int,
         help='training batch (default: the config\'s per-GPU batch)')
     parser.add_argument('--out', help='also write the results as JSON here')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, key=value')
+    add_cfg_options(parser)
     args = parser.parse_args()
     if len(args.image_size) not in (1, 2):
         parser.error('--image-size takes H W or one side')

@@ -10,8 +10,7 @@ embeddings being cached. Weights are random (they change no count).
 """
 import argparse
 
-from mmengine.config import DictAction
-
+from cascade_clip.apis.cli import add_cfg_options
 from cascade_clip.apis.complexity import (format_complexity,
                                           get_model_complexity)
 
@@ -30,11 +29,7 @@ def parse_args():
         '--no-flops',
         action='store_true',
         help='count parameters only (skips tracing the forward pass)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, key=value')
+    add_cfg_options(parser)
     args = parser.parse_args()
     if len(args.shape) not in (1, 2):
         parser.error('--shape takes H W or one side')

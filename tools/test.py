@@ -7,12 +7,12 @@
 Checkpoints of the paper's code load as they are (converted on load).
 """
 import argparse
-import os
 
-from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 from cascade_clip.apis import init_cpu_distributed, parse_eval, test_config
+from cascade_clip.apis.cli import (add_cfg_options, add_launcher,
+                                   parse_launch_args)
 
 
 def parse_args():
@@ -32,20 +32,9 @@ def parse_args():
         '--show-dir', help='folder for prediction / ground-truth pictures')
     parser.add_argument(
         '--wait-time', type=float, default=2, help='seconds per shown image')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, key=value')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_cfg_options(parser)
+    add_launcher(parser)
+    return parse_launch_args(parser)
 
 
 def main():

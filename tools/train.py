@@ -5,12 +5,12 @@
                           [--launcher {none,pytorch,slurm,mpi}]
 """
 import argparse
-import os
 
-from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 from cascade_clip.apis import init_cpu_distributed, train_config
+from cascade_clip.apis.cli import (add_cfg_options, add_launcher,
+                                   parse_launch_args)
 
 
 def parse_args():
@@ -26,20 +26,9 @@ def parse_args():
     parser.add_argument(
         '--load-from',
         help='checkpoint to start from (e.g. the inductive model)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, key=value')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_cfg_options(parser)
+    add_launcher(parser)
+    return parse_launch_args(parser)
 
 
 def main():

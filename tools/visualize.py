@@ -13,8 +13,7 @@ in two colours.
 """
 import argparse
 
-from mmengine.config import DictAction
-
+from cascade_clip.apis.cli import add_cfg_options
 from cascade_clip.apis.visualization import (plot_iou_chart,
                                              visualize_predictions)
 
@@ -43,11 +42,7 @@ def parse_args(argv=None):
         '--device', help='cuda or cpu (default: cuda if available)')
     predictions.add_argument(
         '--font-size', type=int, default=14, help='legend text size (px)')
-    predictions.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, key=value')
+    add_cfg_options(predictions)
 
     chart = commands.add_parser(
         'iou-chart', help='bar chart of a test run\'s per-class IoU')
