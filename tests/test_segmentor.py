@@ -214,3 +214,17 @@ def test_class_embeddings_cached_under_autocast_are_full_precision():
     cached = model.class_embeddings
     assert cached.dtype == torch.float32
     assert torch.equal(cached, model.compute_class_embeddings())
+
+
+def test_more_classes_than_a_label_byte_holds():
+    model = build(
+        class_names=[f'class {i}' for i in range(300)],
+        unseen_classes=[270, 299]).eval()
+    labels = torch.tensor([[[0, 269, 270, 299, 255]]])
+    assert model.zero_shot_labels(labels, None).tolist() == [[[
+        0, 269, 255, 255, 255
+    ]]]
+    model.set_classes([f'thing {i}' for i in range(260)])
+    with torch.no_grad():
+        [result] = model.predict(torch.randn(1, 3, 64, 64))
+    assert result.seg_logits.data.shape[0] == 260

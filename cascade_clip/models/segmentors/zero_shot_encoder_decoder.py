@@ -169,9 +169,10 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
         seen_mask[seen] = True
         # Inductive label map: seen class -> its position in `seen`, others
         # (unseen and the ignore index) -> ignore index.
-        to_seen = torch.full((256, ), self.ignore_index, dtype=torch.long)
+        table = max(num_classes, self.ignore_index) + 1
+        to_seen = torch.full((table, ), self.ignore_index, dtype=torch.long)
         to_seen[seen] = torch.arange(len(seen))
-        is_unseen = torch.zeros(256, dtype=torch.bool)
+        is_unseen = torch.zeros(table, dtype=torch.bool)
         is_unseen[unseen] = True
         device = self.decode_head.q_projs[0].weight.device
         self.register_buffer('seen_mask', seen_mask.to(device), False)
