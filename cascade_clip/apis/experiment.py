@@ -59,10 +59,14 @@ def init_cpu_distributed(launcher: str) -> None:
         dist.init_process_group(backend='gloo')
 
 
+def _metrics(evaluator) -> list:
+    """The metric configs of an evaluator config (one or a list)."""
+    return evaluator if isinstance(evaluator, list) else [evaluator]
+
+
 def _write_json_to(evaluator, work_dir: str) -> None:
     """Points the zero-shot metric(s) of an evaluator config at work_dir."""
-    metrics = evaluator if isinstance(evaluator, list) else [evaluator]
-    for metric in metrics:
+    for metric in _metrics(evaluator):
         if metric.get('type') == 'ZeroShotIoUMetric' and not metric.get(
                 'json_dir'):
             metric['json_dir'] = work_dir
@@ -166,8 +170,7 @@ def test_config(config: str,
     _write_json_to(cfg.test_evaluator, cfg.work_dir)
     if out is not None:
         os.makedirs(out, exist_ok=True)
-        for metric in (cfg.test_evaluator if isinstance(
-                cfg.test_evaluator, list) else [cfg.test_evaluator]):
+        for metric in _metrics(cfg.test_evaluator):
             metric['output_dir'] = out
     if show or show_dir:
         hooks = cfg.setdefault('default_hooks', {})
