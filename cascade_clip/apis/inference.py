@@ -19,7 +19,7 @@ from torch import Tensor
 from ..models.text_embeddings import (check_open_vocabulary,
                                       encode_class_names, resolve_class_names,
                                       resolve_templates)
-from .visualization import _fit, _load_font, colorize, load_model
+from .visualization import colorize, fit_text, load_font, load_model
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 
@@ -196,7 +196,7 @@ def save_segmentation(image: np.ndarray,
     overlay = Image.fromarray(
         (alpha * mask + (1 - alpha) * rgb).round().astype(np.uint8))
     draw = ImageDraw.Draw(overlay, 'RGBA')
-    font = _load_font(font_size)
+    font = load_font(font_size)
     lines = legend_lines(segmentation)
     row = font_size + 4
     box_width = min(
@@ -210,7 +210,7 @@ def save_segmentation(image: np.ndarray,
                        fill=tuple(int(c) for c in colour),
                        outline=(64, 64, 64))
         draw.text((font_size + 8, y),
-                  _fit(draw, text, font, box_width - font_size - 12),
+                  fit_text(draw, text, font, box_width - font_size - 12),
                   fill=(0, 0, 0),
                   font=font)
     mask_path = osp.join(out_dir, f'{stem}_mask.png')

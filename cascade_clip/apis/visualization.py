@@ -184,7 +184,7 @@ def load_model(cfg: Config,
     return model.to(device).eval()
 
 
-def _load_font(size: int) -> ImageFont.ImageFont:
+def load_font(size: int) -> ImageFont.ImageFont:
     try:
         from matplotlib import font_manager
         path = font_manager.findfont(
@@ -195,7 +195,7 @@ def _load_font(size: int) -> ImageFont.ImageFont:
         return ImageFont.load_default(size)
 
 
-def _fit(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> str:
+def fit_text(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> str:
     """``text``, shortened with an ellipsis until it is at most ``width``
     pixels wide."""
     if draw.textlength(text, font=font) <= width:
@@ -261,7 +261,7 @@ def compose_picture(image: np.ndarray,
 
     picture = Image.fromarray(canvas)
     draw = ImageDraw.Draw(picture)
-    font = _load_font(font_size)
+    font = load_font(font_size)
     text_dy = (layout.row_height - font_size) // 2
     top = height + layout.padding
     gt_caption = CAPTIONS[1]
@@ -270,7 +270,7 @@ def compose_picture(image: np.ndarray,
     for k, caption in enumerate((CAPTIONS[0], gt_caption, CAPTIONS[2])):
         if draw.textlength(caption, font=font) > width - 4:
             caption = CAPTIONS[k]
-        caption = _fit(draw, caption, font, width - 4)
+        caption = fit_text(draw, caption, font, width - 4)
         x = k * width + (width - draw.textlength(caption, font=font)) / 2
         draw.text((x, top + text_dy), caption, fill=(0, 0, 0), font=font)
 
@@ -285,7 +285,7 @@ def compose_picture(image: np.ndarray,
                        fill=tuple(int(c) for c in palette[class_id]),
                        outline=(64, 64, 64))
         text_x = x + swatch + layout.padding
-        text = _fit(draw, entry, font,
+        text = fit_text(draw, entry, font,
                     (column + 1) * column_width - text_x - layout.padding)
         draw.text((text_x, y + text_dy), text, fill=(0, 0, 0), font=font)
     return np.asarray(picture), entries
