@@ -185,6 +185,8 @@ def load_model(cfg: Config,
 
 
 def load_font(size: int) -> ImageFont.ImageFont:
+    """DejaVu Sans (shipped with matplotlib) at ``size`` pixels, else PIL's
+    default font."""
     try:
         from matplotlib import font_manager
         path = font_manager.findfont(
