@@ -95,9 +95,13 @@ def test_losses_and_gradients(case):
     losses = model(data['img'], _batch_samples(data['gt']), mode='loss')
     for key, ref in data['losses'].items():
         assert losses[key].shape == ref.shape, key
-        ours = losses[key].item()
-        assert abs(ours - ref.item()) <= 1e-5 * abs(ref.item()), \
-            f'{key}: {ours} vs {ref.item()}'
+        ours, ref = losses[key].item(), ref.item()
+        close = abs(ours - ref) <= 1e-5 * abs(ref)
+        if key.endswith('acc_seg'):
+            # The logged accuracy may be exactly 0; mmseg 1.x adds an
+            # epsilon that the paper's mmseg 0.x did not (golden README).
+            close = close or abs(ours - ref) <= 1e-6
+        assert close, f'{key}: {ours} vs {ref}'
     (losses['decode.loss_mask'] + losses['decode.loss_dice']).backward()
 
     params = dict(model.named_parameters())
