@@ -6,14 +6,24 @@ import pytest
 import torch
 from conftest import REPO
 from mmengine.config import Config
-from mmseg.registry import MODELS
+from mmseg.registry import DATASETS, METRICS, MODELS
 
 CONFIGS = sorted(
     path for path in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
                                recursive=True) if '_base_' not in path)
 
 
+def dataset_classes(dataset_cfg) -> tuple:
+    """The classes of a (possibly concatenated) dataset config's type."""
+    if dataset_cfg.type == 'ConcatDataset':
+        [classes] = {dataset_classes(d) for d in dataset_cfg.datasets}
+        return classes
+    return tuple(DATASETS.get(dataset_cfg.type).METAINFO['classes'])
+
+
 def test_every_config_builds_its_model():
+    """... whose classes are its datasets' and whose split its metrics
+    share."""
     assert len(CONFIGS) > 0
     built = 0
     for path in CONFIGS:
@@ -21,6 +31,15 @@ def test_every_config_builds_its_model():
         cfg.model.pretrained = None
         model = MODELS.build(cfg.model)
         assert model.num_classes == len(model.class_names), path
+        for loader in ('train_dataloader', 'val_dataloader',
+                       'test_dataloader'):
+            if cfg.get(loader):
+                assert tuple(model.class_names) == dataset_classes(
+                    cfg[loader].dataset), (path, loader)
+        for key in ('val_evaluator', 'test_evaluator'):
+            metric = METRICS.build(cfg[key])
+            assert metric.class_splits(model.num_classes) == (
+                model.seen_classes, model.unseen_classes), (path, key)
         built += 1
     assert built == len(CONFIGS)
 
@@ -86,8 +105,11 @@ def check_model(cfg, num_classes, unseen, tokens, templates):
     assert model.backbone.input_resolution == 512
     assert model.backbone.frozen_exclude == ['prompt']
     assert model.text_encoder.freeze and not model.text_encoder.frozen_exclude
-    assert model.unseen_classes == unseen
-    assert cfg.test_evaluator.unseen_classes == unseen
+    # the split comes from the table the configs name (ZERO_SHOT_SPLITS)
+    built = build_on_meta(model)
+    assert built.unseen_classes == unseen
+    assert METRICS.build(cfg.test_evaluator).class_splits(num_classes)[1] \
+        == unseen
     assert model.prompt_templates == templates
     assert model.pretrained == 'clip_pretrain/ViT-B-16.pt'
     assert model.test_cfg == dict(
@@ -98,7 +120,6 @@ def check_model(cfg, num_classes, unseen, tokens, templates):
     assert (head.num_layers, head.num_heads, head.img_size) == (3, 8, 512)
     assert head.loss_decode.focal_weight == 100.0
     assert head.loss_decode.dice_weight == 1.0
-    built = build_on_meta(model)
     assert built.num_classes == num_classes
     assert len(built.seen_classes) == num_classes - len(unseen)
 

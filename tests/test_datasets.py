@@ -15,7 +15,7 @@ from mmseg.utils import register_all_modules
 from PIL import Image
 
 import cascade_clip.datasets  # noqa: F401  (registers the datasets)
-from cascade_clip.datasets import ZERO_SHOT_SPLITS, seen_unseen
+from cascade_clip.structures import ZERO_SHOT_SPLITS, seen_unseen
 from cascade_clip.testing import (make_coco_stuff171, make_context59,
                                   make_voc20)
 

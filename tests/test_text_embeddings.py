@@ -7,7 +7,7 @@ from mmseg.registry import MODELS
 from tools_helpers import run_tool
 
 from cascade_clip.apis.text_embeddings import generate_text_embeddings
-from cascade_clip.datasets import ZERO_SHOT_SPLITS
+from cascade_clip.structures import ZERO_SHOT_SPLITS
 from cascade_clip.models.text_embeddings import (MULTI_TEMPLATES,
                                                  encode_class_names,
                                                  resolve_templates)

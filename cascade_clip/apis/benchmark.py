@@ -343,7 +343,9 @@ def _fmt(value: Optional[float], digits: int = 3) -> str:
 _EMBEDDINGS = {
     'placeholder': 'cached random placeholders of the right shape',
     'file': 'cached, from the config\'s text_embeddings file',
-    'text encoder': 'recomputed by the trained text encoder every pass',
+    'given': 'cached, given to the model',
+    'text encoder': 'cached, computed once by the text encoder',
+    'every pass': 'recomputed by the trained text encoder every pass',
 }
 
 

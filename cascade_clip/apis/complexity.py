@@ -127,35 +127,18 @@ class _TensorMode(nn.Module):
 
 
 def cache_class_embeddings(model: nn.Module) -> Optional[str]:
-    """Fills a segmentor's class-embedding cache before counting or timing.
-
-    Embeddings from a ``text_embeddings`` file are read; otherwise the
-    cache gets random unit vectors of the right shape ``(num_classes, C)``:
-    FLOPs and timings depend only on that shape, and running the text
-    encoder over every class and template (minutes on a CPU for
-    COCO-Stuff's 171 classes x 15 templates) would change neither. A model
-    whose text encoder trains recomputes its embeddings in every pass and
-    is left alone.
+    """Has a segmentor cache its class embeddings before counting or timing,
+    with placeholders where the text encoder would compute them (see
+    ``ZeroShotEncoderDecoder.cache_class_embeddings``).
 
     Returns:
-        Where the embeddings come from: ``'placeholder'``, ``'file'`` or
-        ``'text encoder'`` (every pass); ``None`` for a model without class
-        embeddings.
+        Where the embeddings come from (``'placeholder'``, ``'file'``,
+        ``'given'``, ``'text encoder'`` or ``'every pass'``); ``None`` for a
+        model without class embeddings.
     """
-    if not hasattr(model, 'get_class_embeddings'):
+    if not hasattr(model, 'cache_class_embeddings'):
         return None
-    if any(p.requires_grad for p in model.text_encoder.parameters()):
-        return 'text encoder'
-    source = 'file' if model.text_embeddings_file else 'placeholder'
-    if model.class_embeddings is None and source == 'placeholder':
-        dim = model.text_encoder.text_projection.shape[1]
-        generator = torch.Generator().manual_seed(0)
-        embeddings = torch.randn(model.num_classes, dim, generator=generator)
-        model.class_embeddings = F.normalize(embeddings, dim=-1).to(
-            next(model.parameters()).device)
-    with torch.no_grad():
-        model.get_class_embeddings()
-    return source
+    return model.cache_class_embeddings(placeholder=True)
 
 
 def count_flops(model: nn.Module,
@@ -284,7 +267,12 @@ _TEXT_NOTES = {
     'file':
     '- The text encoder is not counted: the class embeddings are cached '
     'before counting (from the config\'s text_embeddings file).',
+    'given':
+    '- The text encoder is not counted: the class embeddings were given.',
     'text encoder':
+    '- The text encoder is not counted: the class embeddings are cached '
+    'before counting.',
+    'every pass':
     '- The text encoder trains, so it runs in every pass and is counted.',
 }
 

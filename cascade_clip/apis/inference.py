@@ -16,9 +16,8 @@ from mmengine.dataset import pseudo_collate
 from PIL import Image, ImageDraw
 from torch import Tensor
 
-from ..models.text_embeddings import (check_open_vocabulary,
-                                      encode_class_names, resolve_class_names,
-                                      resolve_templates)
+from ..models.text_embeddings import check_open_vocabulary, resolve_templates
+from ..structures import resolve_class_names
 from .visualization import colorize, fit_text, load_font, load_model
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
@@ -68,8 +67,8 @@ class Segmentation:
 class OpenVocabularySegmenter:
     """A trained Cascade-CLIP that segments images into any class names.
 
-    Each class list is embedded once with the model's CLIP text encoder and
-    kept for the next images.
+    The model embeds a class list once with its CLIP text encoder and keeps
+    the embeddings while the next images use the same list.
 
     Args:
         checkpoint: A checkpoint of this project (its config is read from
@@ -95,21 +94,12 @@ class OpenVocabularySegmenter:
             self.cfg = Config.fromfile(config)
         self.model = load_model(self.cfg, checkpoint, device)
         self.templates = resolve_templates(templates)
-        self._embeddings: Dict[Tuple[str, ...], Tensor] = {}
         steps = [
             step for step in copy.deepcopy(self.cfg.test_pipeline)
             if 'LoadAnnotations' not in step['type']
         ]
         steps[0] = dict(type='LoadImageFromNDArray')
         self.pipeline = Compose(steps)
-
-    def embeddings(self, class_names: Sequence[str]) -> Tensor:
-        """``(K, C)`` class embeddings, computed once per class list."""
-        key = tuple(class_names)
-        if key not in self._embeddings:
-            self._embeddings[key] = encode_class_names(
-                self.model.text_encoder, key, self.templates)
-        return self._embeddings[key]
 
     @torch.no_grad()
     def __call__(self, image: Union[str, np.ndarray],
@@ -120,7 +110,7 @@ class OpenVocabularySegmenter:
         check_open_vocabulary(names)
         if isinstance(image, str):
             image = read_image(image)
-        self.model.set_classes(names, self.templates, self.embeddings(names))
+        self.model.set_classes(names, self.templates)
         data = self.pipeline(dict(img=image))
         [result] = self.model.test_step(pseudo_collate([data]))
         labels = result.pred_sem_seg.data[0].cpu().numpy()

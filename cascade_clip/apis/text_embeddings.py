@@ -6,9 +6,8 @@ from mmseg.registry import MODELS
 from torch import Tensor
 
 from ..checkpoint import read_clip_weights, text_encoder_config
-from ..models.text_embeddings import (encode_class_names,
-                                      resolve_class_names,
-                                      save_text_embeddings)
+from ..models.text_embeddings import encode_class_names, save_text_embeddings
+from ..structures import resolve_class_names
 
 
 def generate_text_embeddings(weights: str,

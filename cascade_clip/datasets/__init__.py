@@ -1,4 +1,3 @@
-from .splits import ZERO_SHOT_SPLITS, seen_unseen
 from .transforms import CheckedLoadAnnotations, CheckedLoadImageFromFile
 from .zero_shot_datasets import (PascalVOC20Dataset, ZeroShotCOCOStuffDataset,
                                  ZeroShotPascalContext59Dataset)
@@ -6,5 +5,5 @@ from .zero_shot_datasets import (PascalVOC20Dataset, ZeroShotCOCOStuffDataset,
 __all__ = [
     'PascalVOC20Dataset', 'ZeroShotPascalContext59Dataset',
     'ZeroShotCOCOStuffDataset', 'CheckedLoadImageFromFile',
-    'CheckedLoadAnnotations', 'ZERO_SHOT_SPLITS', 'seen_unseen'
+    'CheckedLoadAnnotations'
 ]

@@ -1,8 +1,7 @@
 """IoU metric split into seen and unseen classes for zero-shot segmentation."""
 import json
-import operator
 import os.path as osp
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmengine.logging import print_log
@@ -11,6 +10,7 @@ from mmseg.registry import METRICS
 from prettytable import PrettyTable
 
 from ..engine.atomic_backend import write_atomic
+from ..structures import ZeroShotSplit, check_class_ids
 
 JSON_NAME = 'zero_shot_metrics.json'
 _TABLE_TITLES = (('seen', 'seen classes'), ('unseen', 'unseen classes'),
@@ -27,17 +27,25 @@ class ZeroShotIoUMetric(IoUMetric):
     ``hIoU = 2 * S * U / (S + U)`` (0 when ``S + U == 0``). Means leave out
     classes whose value is NaN (absent from both labels and predictions).
 
-    Class ids index ``dataset_meta['classes']``. Ids that repeat, that are both
-    seen and unseen, or that are negative are rejected at construction; ids
-    past the last class as soon as the dataset's classes are known. A class
-    in neither split counts only in ``mIoU``, ``mAcc`` and ``aAcc``.
+    The classes are split as the model's are: the metric builds a
+    :class:`~cascade_clip.structures.ZeroShotSplit` from the same fields (a
+    config hands both the same ``zero_shot_split``). Ids that repeat, that
+    are both seen and unseen, or that are negative are rejected at
+    construction; ids past the last class as soon as the dataset's classes
+    are known. A class in neither split counts only in ``mIoU``, ``mAcc``
+    and ``aAcc``.
 
     Args:
+        class_names: The classes, as the model takes them (a list, a setting
+            such as ``'voc20'``, which also gives the unseen classes, or a
+            text file); only their number is used, checked against the
+            dataset's. Default: the dataset's classes.
+        num_classes: The class count, instead of ``class_names``.
         seen_classes: Ids of the seen classes; by default every class that is
             not unseen (also what cross-dataset evaluation needs).
-        unseen_classes: Ids of the unseen classes; empty for cross-dataset
-            evaluation, which then reports neither ``mIoU_unseen`` nor
-            ``hIoU``.
+        unseen_classes: Ids of the unseen classes; by default the setting's,
+            else none (cross-dataset evaluation, which then reports neither
+            ``mIoU_unseen`` nor ``hIoU``).
         json_dir: If set, the summary and per-class results are also written
             to ``json_dir/zero_shot_metrics.json``.
         ignore_index: Label value left out of the evaluation.
@@ -52,8 +60,10 @@ class ZeroShotIoUMetric(IoUMetric):
     """
 
     def __init__(self,
+                 class_names: Union[str, Sequence[str], None] = None,
+                 num_classes: Optional[int] = None,
                  seen_classes: Optional[Sequence[int]] = None,
-                 unseen_classes: Sequence[int] = (),
+                 unseen_classes: Optional[Sequence[int]] = None,
                  json_dir: Optional[str] = None,
                  ignore_index: int = 255,
                  nan_to_num: Optional[int] = None,
@@ -62,12 +72,13 @@ class ZeroShotIoUMetric(IoUMetric):
                  output_dir: Optional[str] = None,
                  format_only: bool = False,
                  prefix: Optional[str] = None) -> None:
-        self.unseen_classes = _class_ids(unseen_classes, 'unseen_classes')
-        self.seen_classes = (None if seen_classes is None else _class_ids(
-            seen_classes, 'seen_classes'))
-        both = sorted(set(self.seen_classes or ()) & set(self.unseen_classes))
-        if both:
-            raise ValueError(f'class ids {both} are both seen and unseen')
+        self.split = None
+        if class_names is not None or num_classes is not None:
+            self.split = ZeroShotSplit.build(class_names, num_classes,
+                                             seen_classes, unseen_classes)
+            seen_classes, unseen_classes = self.split.seen, self.split.unseen
+        self.seen_classes, self.unseen_classes = check_class_ids(
+            seen_classes, unseen_classes or ())
         self.json_dir = json_dir
         super().__init__(
             ignore_index=ignore_index,
@@ -95,22 +106,19 @@ class ZeroShotIoUMetric(IoUMetric):
         """The seen and unseen class ids for a dataset of ``num_classes``.
 
         Raises:
-            ValueError: If an id is not a class of the dataset.
+            ValueError: If an id is not a class of the dataset, or the
+                metric was given another number of classes.
         """
-        unseen = list(self.unseen_classes)
-        if self.seen_classes is None:
-            seen = [
-                i for i in range(num_classes) if i not in self.unseen_classes
-            ]
-        else:
-            seen = list(self.seen_classes)
-        for name, ids in (('seen_classes', seen), ('unseen_classes', unseen)):
-            bad = [i for i in ids if i >= num_classes]
-            if bad:
-                raise ValueError(f'{name} {bad} are not classes of a dataset '
-                                 f'with {num_classes} classes (ids 0 to '
-                                 f'{num_classes - 1})')
-        return seen, unseen
+        if self.split is not None and self.split.num_classes != num_classes:
+            raise ValueError(
+                f'the metric was given {self.split.num_classes} classes but '
+                f'the dataset has {num_classes}; check the config\'s '
+                'zero_shot_split')
+        split = ZeroShotSplit.build(
+            num_classes=num_classes,
+            seen_classes=self.seen_classes,
+            unseen_classes=self.unseen_classes)
+        return list(split.seen), list(split.unseen)
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
         """Summary metrics from the per-image areas that ``process`` kept.
@@ -197,22 +205,6 @@ def write_json_atomic(path: str, payload: dict) -> None:
     that readers never see a half-written file. NaNs are written as null."""
     text = json.dumps(_nan_to_none(payload), indent=2, allow_nan=False)
     write_atomic(text + '\n', path)
-
-
-def _class_ids(ids: Sequence[int], name: str) -> Tuple[int, ...]:
-    """Checks that class ids are distinct non-negative integers."""
-    try:
-        ids = tuple(operator.index(i) for i in ids)
-    except TypeError:
-        raise ValueError(
-            f'{name} must be integer class ids, got {ids!r}') from None
-    repeated = sorted({i for i in ids if ids.count(i) > 1})
-    if repeated:
-        raise ValueError(f'{name} repeats class ids {repeated}')
-    negative = [i for i in ids if i < 0]
-    if negative:
-        raise ValueError(f'{name} {negative} are not class ids (negative)')
-    return ids
 
 
 def _percent(value: float) -> float:

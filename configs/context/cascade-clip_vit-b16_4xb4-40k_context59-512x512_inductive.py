@@ -6,7 +6,6 @@ _base_ = [
 custom_imports = dict(imports=['cascade_clip'], allow_failed_imports=False)
 # Inductive: trained on the 49 seen classes only.
 model = dict(
-    class_names='context59',
-    unseen_classes={{_base_.unseen_classes}},
+    **_base_.zero_shot_split,
     prompt_templates='multi',
     backbone=dict(num_prompt_tokens=35))

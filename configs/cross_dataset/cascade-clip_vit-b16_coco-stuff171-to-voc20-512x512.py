@@ -7,10 +7,10 @@ custom_imports = dict(imports=['cascade_clip'], allow_failed_imports=False)
 # dataset's text embeddings. Every class is seen here, so the seen-score shift
 # moves all channels alike and changes no label.
 #   python tools/test.py THIS_CONFIG work_dirs/cascade-clip_vit-b16_4xb4-80k_coco-stuff171-512x512_inductive/iter_80000.pth  # noqa
+zero_shot_split = dict(class_names='voc20', unseen_classes=[])
 model = dict(
-    class_names='voc20',
-    unseen_classes=[],
+    **zero_shot_split,
     prompt_templates='single',
     backbone=dict(num_prompt_tokens=50))
-val_evaluator = dict(type='ZeroShotIoUMetric', unseen_classes=[])
+val_evaluator = dict(type='ZeroShotIoUMetric', **zero_shot_split)
 test_evaluator = val_evaluator

@@ -5,7 +5,6 @@ _base_ = [
 custom_imports = dict(imports=['cascade_clip'], allow_failed_imports=False)
 # Inductive: trained on the 15 seen classes only; VOC uses one prompt.
 model = dict(
-    class_names='voc20',
-    unseen_classes={{_base_.unseen_classes}},
+    **_base_.zero_shot_split,
     prompt_templates='single',
     backbone=dict(num_prompt_tokens=10))

@@ -150,6 +150,8 @@ class CascadeHead(BaseModule):
         super().__init__(init_cfg=init_cfg)
         if not stages or any(len(s) == 0 for s in stages):
             raise ValueError(f'every stage needs at least one map: {stages}')
+        self.embed_dims = embed_dims
+        self.num_layers = num_layers
         self.stages = tuple(tuple(s) for s in stages)
         self.img_size = (img_size, img_size) if isinstance(img_size,
                                                            int) else tuple(

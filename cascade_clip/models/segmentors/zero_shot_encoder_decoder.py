@@ -11,9 +11,9 @@ from torch import Tensor
 from ...checkpoint.clip_weights import read_clip_weights
 from ...checkpoint.official import (convert_official_state_dict,
                                     is_official_state_dict)
+from ...structures import ZeroShotSplit, resolve_class_names
 from ..text_embeddings import (check_open_vocabulary, encode_class_names,
-                               load_text_embeddings, resolve_class_names,
-                               resolve_templates)
+                               load_text_embeddings, resolve_templates)
 
 
 def sliding_windows(height: int, width: int, crop: Tuple[int, int],
@@ -54,31 +54,38 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
                          -> decode_head.predict_by_feat()
         _forward(): extract_feat() -> decode_head.forward()
 
-    Classes are indexed in the dataset's order. Inductive training (the
-    default) gives the head only the seen classes' embeddings and maps the
-    labels to seen positions (unseen classes are ignored); transductive
-    training (``self_training=True``) gives it every class and relabels the
-    unseen pixels with the model's own prediction among the unseen classes.
-    Inference always scores every class.
+    The model owns its classes: ``class_names``, ``num_classes``,
+    ``seen_classes`` and ``unseen_classes`` make its
+    :class:`~cascade_clip.structures.ZeroShotSplit` (``zero_shot_split``;
+    a config gives the metric the same fields), and :meth:`set_classes`
+    switches to others. Classes are indexed in the dataset's order.
+    Inductive training (the default) gives the head only the seen classes'
+    embeddings and maps the labels to seen positions (other classes are
+    ignored); transductive training (``self_training=True``) gives it every
+    class and relabels the unseen pixels with the model's own prediction
+    among the unseen classes. Inference always scores every class.
 
     The class embeddings come from ``text_embeddings`` (a ``.npy`` file) or,
-    without one, from ``class_names`` and ``prompt_templates`` through the
+    without one, from the class names and ``prompt_templates`` through the
     text encoder. Either way they are computed once, on first use, and
-    cached (not saved in checkpoints).
+    cached (not saved in checkpoints); :meth:`cache_class_embeddings` fills
+    the cache ahead, with placeholders for counting and timing.
 
     Args:
         backbone: Image encoder config (e.g. ``CLIPVisionTransformer``).
         text_encoder: Text encoder config (``CLIPTextTransformer``).
         decode_head: Head config (``CascadeHead``).
         class_names: All classes of the dataset, in order: a list, the name
-            of a zero-shot setting (``'voc20'``, ``'context59'``,
-            ``'coco_stuff171'``) or a text file with one name per line.
+            of a setting of the paper (``'voc20'``, ``'context59'``,
+            ``'coco_stuff171'``, which also gives its unseen classes) or a
+            text file with one name per line.
         num_classes: Number of classes, when ``class_names`` is not given.
         text_embeddings: ``.npy`` file of ``(num_classes, C)`` embeddings.
         prompt_templates: ``'single'``, ``'multi'`` or a list of templates.
         seen_classes: Indices of the seen classes (default: all that are not
             unseen).
-        unseen_classes: Indices of the unseen classes (default: none).
+        unseen_classes: Indices of the unseen classes (default: the
+            setting's, else none).
         self_training: Transductive training with pseudo-labels.
         pretrained: CLIP weight file (``ViT-B-16.pt``) for both towers.
         train_cfg: Unused, for mmseg compatibility.
@@ -93,7 +100,7 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
                  backbone: dict,
                  text_encoder: dict,
                  decode_head: dict,
-                 class_names: Optional[Sequence[str]] = None,
+                 class_names: Union[str, Sequence[str], None] = None,
                  num_classes: Optional[int] = None,
                  text_embeddings: Optional[str] = None,
                  prompt_templates: Union[str, Sequence[str]] = 'single',
@@ -126,106 +133,151 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
             raise ValueError('without `class_names`, the class embeddings '
                              'need a `text_embeddings` .npy file')
         self.register_buffer('class_embeddings', None, persistent=False)
-        self._set_classes(class_names, num_classes, seen_classes,
-                          unseen_classes)
+        self._given_embeddings: Optional[Tensor] = None
+        self._embeddings_source: Optional[str] = None
+        self._use_split(
+            ZeroShotSplit.build(class_names, num_classes, seen_classes,
+                                unseen_classes))
         self._register_load_state_dict_pre_hook(self._before_load)
 
     # ----------------------------------------------------------------- classes
-    def _set_classes(self, class_names, num_classes, seen, unseen) -> None:
-        if class_names is not None:
-            class_names = resolve_class_names(class_names)
-            if num_classes is not None and num_classes != len(class_names):
-                raise ValueError(f'num_classes={num_classes} but '
-                                 f'{len(class_names)} class_names given')
-            num_classes = len(class_names)
-        self.class_names = class_names
-        self.num_classes = num_classes
-        all_ids = range(num_classes)
-        unseen = [] if unseen is None else [int(i) for i in unseen]
-        if seen is None:
-            seen = [i for i in all_ids if i not in set(unseen)]
-        seen = [int(i) for i in seen]
-        for name, ids in (('seen_classes', seen), ('unseen_classes', unseen)):
-            outside = [i for i in ids if not 0 <= i < num_classes]
-            if outside:
-                raise ValueError(
-                    f'{name} holds {outside}, outside the {num_classes} '
-                    f'classes of this dataset (valid: 0..{num_classes - 1})')
-            if len(set(ids)) != len(ids):
-                raise ValueError(f'{name} repeats a class: {ids}')
-        both = sorted(set(seen) & set(unseen))
-        if both:
-            raise ValueError(f'classes {both} are both seen and unseen')
-        uncovered = sorted(set(all_ids) - set(seen) - set(unseen))
-        if uncovered:
-            raise ValueError(f'classes {uncovered} are neither in '
-                             'seen_classes nor in unseen_classes')
-        if not seen and not self.self_training:
-            raise ValueError('inductive training needs seen classes')
-        self.seen_classes, self.unseen_classes = seen, unseen
-        self.out_channels = num_classes
+    @property
+    def device(self) -> torch.device:
+        """Where the model's parameters are."""
+        return next(self.parameters()).device
 
+    @property
+    def class_names(self) -> Optional[List[str]]:
+        names = self.zero_shot_split.class_names
+        return None if names is None else list(names)
+
+    @property
+    def num_classes(self) -> int:
+        return self.zero_shot_split.num_classes
+
+    @property
+    def seen_classes(self) -> List[int]:
+        return list(self.zero_shot_split.seen)
+
+    @property
+    def unseen_classes(self) -> List[int]:
+        return list(self.zero_shot_split.unseen)
+
+    def _use_split(self, split: ZeroShotSplit) -> None:
+        """Makes ``split`` the model's classes, with the label tables it
+        needs, and empties the embedding cache."""
+        if not split.seen and not self.self_training:
+            raise ValueError('inductive training needs seen classes')
+        self.zero_shot_split = split
+        num_classes = split.num_classes
+        self.out_channels = num_classes
+        device = self.device
         seen_mask = torch.zeros(num_classes, dtype=torch.bool)
-        seen_mask[seen] = True
+        seen_mask[list(split.seen)] = True
         # Inductive label map: seen class -> its position in `seen`, others
-        # (unseen and the ignore index) -> ignore index.
+        # (unseen, neither and the ignore index) -> ignore index.
         table = max(num_classes, self.ignore_index) + 1
         to_seen = torch.full((table, ), self.ignore_index, dtype=torch.long)
-        to_seen[seen] = torch.arange(len(seen))
+        to_seen[list(split.seen)] = torch.arange(len(split.seen))
         is_unseen = torch.zeros(table, dtype=torch.bool)
-        is_unseen[unseen] = True
-        device = self.decode_head.q_projs[0].weight.device
+        is_unseen[list(split.unseen)] = True
         self.register_buffer('seen_mask', seen_mask.to(device), False)
         self.register_buffer('_to_seen', to_seen.to(device), False)
         self.register_buffer('_is_unseen', is_unseen.to(device), False)
-        self.register_buffer('_unseen_ids',
-                             torch.tensor(unseen, dtype=torch.long,
-                                          device=device), False)
-        self.class_embeddings = None
+        self.register_buffer(
+            '_unseen_ids',
+            torch.tensor(split.unseen, dtype=torch.long, device=device),
+            False)
+        self._given_embeddings = None
+        self._reset_class_embeddings()
 
     def set_classes(self,
-                    class_names: Sequence[str],
+                    classes: Union[str, Sequence[str], Tensor],
                     prompt_templates: Union[str, Sequence[str], None] = None,
-                    embeddings: Optional[Tensor] = None) -> None:
-        """Switches inference to new classes (open vocabulary). All of them
-        count as seen, so the seen-score shift changes no label.
+                    seen_classes: Optional[Sequence[int]] = None,
+                    unseen_classes: Optional[Sequence[int]] = None) -> None:
+        """Switches the model to other classes (open vocabulary).
+
+        The embeddings of names are computed with the text encoder at the
+        next forward pass and cached; setting the same names and templates
+        again keeps the cache.
 
         Args:
-            class_names: The new classes.
-            prompt_templates: Templates for their embeddings (default: keep).
-            embeddings: Precomputed ``(K, C)`` embeddings; computed with the
-                text encoder when ``None``.
+            classes: Two or more distinct class names (a list, a setting or
+                a text file), or their ``(K, C)`` embeddings.
+            prompt_templates: Templates for the names' embeddings (default:
+                keep the current ones).
+            seen_classes: Ids of the seen classes; by default all classes
+                are seen, so the seen-score shift moves every channel alike
+                and changes no label.
+            unseen_classes: Ids of the unseen classes (default: none).
         """
-        check_open_vocabulary(class_names)
-        if prompt_templates is not None:
-            self.prompt_templates = resolve_templates(prompt_templates)
+        templates = (self.prompt_templates if prompt_templates is None else
+                     resolve_templates(prompt_templates))
+        embeddings = None
+        if isinstance(classes, Tensor):
+            embeddings, names = classes.detach().float(), None
+            if embeddings.ndim != 2:
+                raise ValueError('class embeddings must be (K, C), got shape '
+                                 f'{tuple(embeddings.shape)}')
+            count = embeddings.shape[0]
+        else:
+            names = resolve_class_names(classes)
+            check_open_vocabulary(names)
+            count = len(names)
+        if count < 2:
+            raise ValueError('give at least two classes: with one class '
+                             'every pixel is that class')
+        split = ZeroShotSplit.build(names, count, seen_classes,
+                                    unseen_classes or ())
+        if (embeddings is None and split == self.zero_shot_split
+                and templates == self.prompt_templates
+                and not self.text_embeddings_file
+                and self._given_embeddings is None):
+            return
+        self.prompt_templates = templates
         self.text_embeddings_file = None
-        self._set_classes(class_names, None, None, None)
+        self._use_split(split)
         if embeddings is not None:
             self._check_embeddings(embeddings, 'the given embeddings')
-            self.class_embeddings = embeddings.to(self.seen_mask.device)
+            self._given_embeddings = embeddings.to(self.device)
+            self._reset_class_embeddings()
 
     # ---------------------------------------------------------- text embeddings
     def _check_embeddings(self, embeddings: Tensor, source: str) -> None:
-        dim = self.decode_head.q_projs[0].in_features // 2
+        dim = self.decode_head.embed_dims
         if tuple(embeddings.shape) != (self.num_classes, dim):
             raise ValueError(
                 f'{source} have shape {tuple(embeddings.shape)}; the model '
                 f'needs ({self.num_classes}, {dim}) (num_classes, embed_dims)')
 
-    def _text_encoder_trains(self) -> bool:
+    def _reset_class_embeddings(self) -> None:
+        """Empties the cache (the text encoder's weights may have changed);
+        embeddings given to :meth:`set_classes` stay."""
+        self.class_embeddings = self._given_embeddings
+        self._embeddings_source = (None if self._given_embeddings is None
+                                   else 'given')
+
+    @property
+    def text_encoder_trains(self) -> bool:
+        """Whether the text encoder has trainable parameters; then the class
+        embeddings are recomputed at every pass."""
         return any(p.requires_grad for p in self.text_encoder.parameters())
+
+    def _embeds_every_pass(self) -> bool:
+        return (self.text_encoder_trains and not self.text_embeddings_file
+                and self._given_embeddings is None)
 
     def compute_class_embeddings(self) -> Tensor:
         """Reads or computes the ``(num_classes, C)`` class embeddings."""
-        device = self.seen_mask.device
+        device = self.device
         if self.text_embeddings_file:
-            dim = self.decode_head.q_projs[0].in_features // 2
             return load_text_embeddings(self.text_embeddings_file,
-                                        self.num_classes, dim).to(device)
+                                        self.num_classes,
+                                        self.decode_head.embed_dims).to(device)
         # Cached for the whole run, so computed in full precision even when
         # the first call happens under autocast.
-        with torch.set_grad_enabled(self._text_encoder_trains()), \
+        with torch.set_grad_enabled(self.text_encoder_trains), \
                 torch.autocast(device.type, enabled=False):
             embeddings = encode_class_names(self.text_encoder,
                                             self.class_names,
@@ -236,11 +288,45 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
     def get_class_embeddings(self) -> Tensor:
         """All classes' embeddings ``(num_classes, C)``, computed once and
         cached (recomputed every call only if the text encoder trains)."""
-        if self._text_encoder_trains() and not self.text_embeddings_file:
+        if self._embeds_every_pass():
             return self.compute_class_embeddings()
         if self.class_embeddings is None:
             self.class_embeddings = self.compute_class_embeddings()
+            self._embeddings_source = ('file' if self.text_embeddings_file
+                                       else 'text encoder')
         return self.class_embeddings
+
+    def cache_class_embeddings(self, placeholder: bool = False) -> str:
+        """Fills the class-embedding cache now instead of at the first pass.
+
+        Args:
+            placeholder: Cache random unit vectors of the right shape
+                instead of running the text encoder: for counting FLOPs and
+                timing, which depend only on the shape (the text encoder
+                over COCO-Stuff's 171 classes x 15 templates takes minutes
+                on a CPU). Embeddings from a file or given to
+                :meth:`set_classes` are used as they are.
+
+        Returns:
+            Where the cached embeddings come from: ``'given'``, ``'file'``,
+            ``'text encoder'`` or ``'placeholder'``; or ``'every pass'``
+            when the text encoder trains and nothing is cached.
+        """
+        if self._embeds_every_pass():
+            return 'every pass'
+        if (self.class_embeddings is None and placeholder
+                and not self.text_embeddings_file):
+            generator = torch.Generator().manual_seed(0)
+            embeddings = torch.randn(
+                self.num_classes,
+                self.decode_head.embed_dims,
+                generator=generator)
+            self.class_embeddings = F.normalize(embeddings, dim=-1).to(
+                self.device)
+            self._embeddings_source = 'placeholder'
+        with torch.no_grad():
+            self.get_class_embeddings()
+        return self._embeddings_source
 
     def train_embeddings(self) -> Tensor:
         """The embeddings the head trains with: the seen classes'
@@ -377,7 +463,7 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
             weights = read_clip_weights(self.pretrained)
             self.backbone.load_clip_weights(weights, self.pretrained)
             self.text_encoder.load_clip_weights(weights, self.pretrained)
-        self.class_embeddings = None
+        self._reset_class_embeddings()
 
     def _before_load(self, state_dict: dict, prefix: str, *args) -> None:
         """Converts a checkpoint of the paper's implementation in place, and
@@ -404,4 +490,4 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
                 f'{len(missing)} missing keys {missing[:10]}. Check that '
                 'the config matches the checkpoint (classes, prompt '
                 'tokens, stages).')
-        self.class_embeddings = None
+        self._reset_class_embeddings()

@@ -1,5 +1,6 @@
-# Cascade-CLIP with CLIP ViT-B/16 (SPEC sections 2-5). The dataset configs'
-# top-level files set the classes, splits and prompt tokens.
+# Cascade-CLIP with CLIP ViT-B/16 (SPEC sections 2-5). The top-level configs
+# set the classes and their split (the dataset's zero_shot_split) and the
+# prompt tokens.
 data_preprocessor = dict(
     type='SegDataPreProcessor',
     # CLIP's normalisation, on 0-255 RGB
@@ -15,7 +16,6 @@ model = dict(
     pretrained='clip_pretrain/ViT-B-16.pt',
     class_names=None,
     prompt_templates='multi',
-    unseen_classes=[],
     self_training=False,
     backbone=dict(
         type='CLIPVisionTransformer',
