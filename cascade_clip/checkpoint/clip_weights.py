@@ -145,7 +145,7 @@ def copy_weights(module: torch.nn.Module, weights: Dict[str, Tensor],
     if wrong:
         raise CLIPWeightsError(
             f'{source} do not fit this model\'s shape (check width, layers, '
-            f'heads and output_dim in the config): {wrong[:8]}')
+            f'heads and embed_dims in the config): {wrong[:8]}')
     with torch.no_grad():
         for k in expected:
             own[k].copy_(weights[k])
@@ -173,4 +173,4 @@ def text_encoder_config(weights: Dict[str, Tensor],
         width=width,
         heads=heads or max(1, width // 64),
         layers=layers,
-        embed_dim=text['text_projection'].shape[1])
+        embed_dims=text['text_projection'].shape[1])

@@ -106,7 +106,7 @@ def load_text_embeddings(path: str,
             from err
     if array.ndim != 2:
         raise ValueError(f'{path} holds an array of shape {array.shape}; '
-                         'expected (num_classes, embed_dim)')
+                         'expected (num_classes, embed_dims)')
     if num_classes is not None and array.shape[0] != num_classes:
         raise ValueError(
             f'{path} holds embeddings for {array.shape[0]} classes, but the '

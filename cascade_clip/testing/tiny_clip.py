@@ -43,7 +43,7 @@ class _Transformer(_Weights):
 
 class _Visual(_Weights):
 
-    def __init__(self, resolution, patch, width, layers, output_dim):
+    def __init__(self, resolution, patch, width, layers, embed_dims):
         super().__init__()
         grid = resolution // patch
         self.conv1 = nn.Conv2d(3, width, patch, patch, bias=False)
@@ -53,7 +53,7 @@ class _Visual(_Weights):
         self.ln_pre = nn.LayerNorm(width)
         self.transformer = _Transformer(width, layers)
         self.ln_post = nn.LayerNorm(width)
-        self.proj = nn.Parameter(torch.randn(width, output_dim))
+        self.proj = nn.Parameter(torch.randn(width, embed_dims))
 
 
 class TinyOpenAICLIP(nn.Module):
@@ -64,7 +64,7 @@ class TinyOpenAICLIP(nn.Module):
         vision_layers: Image tower blocks.
         image_resolution: Input size its positional grid is stored for.
         patch_size: Patch size.
-        embed_dim: Joint embedding width.
+        embed_dims: Joint embedding width (OpenAI's ``embed_dim``).
         text_width: Text tower width.
         text_layers: Text tower blocks.
         context_length: Text tokens.
@@ -76,21 +76,21 @@ class TinyOpenAICLIP(nn.Module):
                  vision_layers: int = 12,
                  image_resolution: int = 64,
                  patch_size: int = 16,
-                 embed_dim: int = 32,
+                 embed_dims: int = 32,
                  text_width: int = 32,
                  text_layers: int = 2,
                  context_length: int = 77,
                  vocab_size: int = 49408):
         super().__init__()
         self.visual = _Visual(image_resolution, patch_size, vision_width,
-                              vision_layers, embed_dim)
+                              vision_layers, embed_dims)
         self.transformer = _Transformer(text_width, text_layers)
         self.token_embedding = nn.Embedding(vocab_size, text_width)
         self.positional_embedding = nn.Parameter(
             torch.randn(context_length, text_width) * 0.01)
         self.ln_final = nn.LayerNorm(text_width)
         self.text_projection = nn.Parameter(
-            torch.randn(text_width, embed_dim) * text_width**-0.5)
+            torch.randn(text_width, embed_dims) * text_width**-0.5)
         self.logit_scale = nn.Parameter(torch.tensor(4.6052))
         # OpenAI's archives carry these as tensors too.
         self.register_buffer('input_resolution',
@@ -193,11 +193,11 @@ def tiny_model_config(**overrides) -> dict:
             width=64,
             layers=12,
             heads=4,
-            output_dim=32,
+            embed_dims=32,
             num_prompt_tokens=4),
         text_encoder=dict(
             type='CLIPTextTransformer', width=32, heads=4, layers=2,
-            embed_dim=32),
+            embed_dims=32),
         decode_head=dict(
             type='CascadeHead',
             embed_dims=32,

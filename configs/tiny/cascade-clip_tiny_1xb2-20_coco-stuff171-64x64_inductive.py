@@ -9,9 +9,9 @@ model = dict(
     pretrained='clip_pretrain/tiny-clip.pt',
     data_preprocessor=dict(size=crop_size),
     backbone=dict(
-        input_resolution=64, width=64, heads=4, output_dim=32,
+        input_resolution=64, width=64, heads=4, embed_dims=32,
         num_prompt_tokens=4),
-    text_encoder=dict(width=32, heads=4, layers=2, embed_dim=32),
+    text_encoder=dict(width=32, heads=4, layers=2, embed_dims=32),
     decode_head=dict(embed_dims=32, num_heads=4, img_size=64),
     test_cfg=dict(crop_size=crop_size, stride=(48, 48)))
 train_pipeline = [

@@ -22,8 +22,8 @@ class CLIPVisionTransformer(BaseModule):
     and the final map, each projected to CLIP's joint space and L2-normalised:
 
     ``forward(img (B, 3, H, W)) -> (maps, g)``, ``maps`` a tuple of
-    ``len(out_indices) + 1`` tensors ``(B, output_dim, H/p, W/p)``, ``g`` the
-    global embedding ``(B, output_dim)``.
+    ``len(out_indices) + 1`` tensors ``(B, embed_dims, H/p, W/p)``, ``g``
+    the global embedding ``(B, embed_dims)``.
 
     Args:
         input_resolution: Image size the positional embeddings are stored for;
@@ -32,7 +32,8 @@ class CLIPVisionTransformer(BaseModule):
         width: Transformer width ``D``.
         layers: Number of blocks.
         heads: Attention heads.
-        output_dim: Width ``C`` of CLIP's joint space.
+        embed_dims: Width ``C`` of CLIP's joint embedding space (OpenAI's
+            ``output_dim``).
         out_indices: Blocks whose output sequence becomes an intermediate map.
         num_prompt_tokens: Prompt tokens ``P`` per block.
         prompt_depth: Blocks ``1..prompt_depth`` get their own prompts
@@ -53,7 +54,7 @@ class CLIPVisionTransformer(BaseModule):
                  width: int = 768,
                  layers: int = 12,
                  heads: int = 12,
-                 output_dim: int = 512,
+                 embed_dims: int = 512,
                  out_indices: Sequence[int] = (5, 6, 7, 8, 9, 10),
                  num_prompt_tokens: int = 10,
                  prompt_depth: int = 11,
@@ -93,7 +94,8 @@ class CLIPVisionTransformer(BaseModule):
                                        fused_attn)
         init_clip_transformer(self.transformer, width, layers)
         self.ln_post = LayerNorm(width)
-        self.proj = nn.Parameter(scale * torch.randn(width, output_dim))
+        self.embed_dims = embed_dims
+        self.proj = nn.Parameter(scale * torch.randn(width, embed_dims))
 
         # Visual prompts, initialised as in VPT (uniform, Xavier-like bound).
         bound = (6.0 / (3 * patch_size * patch_size + width))**0.5
@@ -112,7 +114,7 @@ class CLIPVisionTransformer(BaseModule):
         self.ln_layers = nn.ModuleList(
             LayerNorm(width) for _ in self.out_indices)
         self.proj_layers = nn.Parameter(
-            scale * torch.randn(len(self.out_indices), width, output_dim))
+            scale * torch.randn(len(self.out_indices), width, embed_dims))
 
         set_trainable(self, freeze, frozen_exclude)
 

@@ -17,7 +17,7 @@ class CLIPTextTransformer(BaseModule):
     """OpenAI CLIP's text encoder: causal transformer, the end-of-text token's
     feature after ``ln_final``, projected by ``text_projection``.
 
-    ``forward(tokens (N, context_length)) -> (N, embed_dim)`` (not
+    ``forward(tokens (N, context_length)) -> (N, embed_dims)`` (not
     normalised); :meth:`encode` takes strings and uses mmseg's CLIP BPE
     tokenizer.
 
@@ -27,7 +27,8 @@ class CLIPTextTransformer(BaseModule):
         width: Transformer width.
         heads: Attention heads.
         layers: Number of blocks.
-        embed_dim: Output width (CLIP's joint space).
+        embed_dims: Output width ``C`` (CLIP's joint embedding space;
+            OpenAI's ``embed_dim``).
         freeze: Freeze the parameters except those named in
             ``frozen_exclude`` (the paper freezes the whole text encoder).
         frozen_exclude: Substrings of parameter names that stay trainable.
@@ -41,7 +42,7 @@ class CLIPTextTransformer(BaseModule):
                  width: int = 512,
                  heads: int = 8,
                  layers: int = 12,
-                 embed_dim: int = 512,
+                 embed_dims: int = 512,
                  freeze: bool = True,
                  frozen_exclude: Sequence[str] = (),
                  fused_attn: bool = True,
@@ -56,7 +57,8 @@ class CLIPTextTransformer(BaseModule):
         self.transformer = Transformer(
             width, layers, heads, fused_attn=fused_attn)
         self.ln_final = LayerNorm(width)
-        self.text_projection = nn.Parameter(torch.empty(width, embed_dim))
+        self.embed_dims = embed_dims
+        self.text_projection = nn.Parameter(torch.empty(width, embed_dims))
         nn.init.normal_(self.token_embedding.weight, std=0.02)
         nn.init.normal_(self.positional_embedding, std=0.01)
         nn.init.normal_(self.text_projection, std=width**-0.5)
@@ -83,6 +85,6 @@ class CLIPTextTransformer(BaseModule):
         return eot @ self.text_projection
 
     def encode(self, texts: List[str]) -> Tensor:
-        """Embeds ``texts`` ``(N, embed_dim)``, on the module's device."""
+        """Embeds ``texts`` ``(N, embed_dims)``, on the module's device."""
         tokens = tokenize(texts, self.context_length)
         return self(tokens.to(self.positional_embedding.device))
