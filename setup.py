@@ -1,4 +1,8 @@
+import os.path as osp
+import shutil
+
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
 
 
 def read_requirements(path='requirements.txt'):
@@ -14,6 +18,19 @@ def read_version():
     return scope['__version__']
 
 
+class BuildWithConfigs(build_py):
+    """Also copies configs/ into the built package as cascade_clip/configs,
+    where cascade_clip.config_files finds it once installed."""
+
+    def run(self):
+        super().run()
+        if not self.dry_run:
+            shutil.copytree(
+                'configs',
+                osp.join(self.build_lib, 'cascade_clip', 'configs'),
+                dirs_exist_ok=True)
+
+
 setup(
     name='cascade_clip',
     version=read_version(),
@@ -23,6 +40,7 @@ setup(
     long_description_content_type='text/markdown',
     python_requires='>=3.10',
     packages=find_packages(include=['cascade_clip', 'cascade_clip.*']),
+    cmdclass={'build_py': BuildWithConfigs},
     install_requires=read_requirements(),
     extras_require={'tests': ['pytest']},
 )

@@ -14,10 +14,10 @@ from conftest import REPO
 from fvcore.nn import FlopCountAnalysis
 from mmengine.config import Config
 
-from cascade_clip.apis.benchmark import benchmark
-from cascade_clip.apis.complexity import (PAPER_COCO_PARAMS,
-                                          get_model_complexity,
-                                          model_complexity, sdpa_flop_jit)
+from cascade_clip.analysis.benchmark import benchmark
+from cascade_clip.analysis.complexity import (PAPER_COCO_PARAMS,
+                                              get_model_complexity,
+                                              model_complexity, sdpa_flop_jit)
 from cascade_clip.models import sliding_windows
 
 TINY = osp.join(REPO, 'configs', 'tiny',

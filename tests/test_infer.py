@@ -10,8 +10,8 @@ from PIL import Image
 from tools_helpers import VOC_INDUCTIVE, run_tool
 
 from cascade_clip.apis.inference import (OpenVocabularySegmenter,
-                                         class_colours, legend_lines,
-                                         segment_images)
+                                         legend_lines, segment_images)
+from cascade_clip.visualization import class_colours
 from cascade_clip.testing import write_tiny_clip
 
 

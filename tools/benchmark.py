@@ -15,8 +15,8 @@ depend on them.
 """
 import argparse
 
-from cascade_clip.apis.benchmark import (benchmark, format_benchmark,
-                                         write_json)
+from cascade_clip.analysis.benchmark import (benchmark, format_benchmark,
+                                             write_json)
 from cascade_clip.apis.cli import add_cfg_options
 
 

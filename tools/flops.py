@@ -10,9 +10,9 @@ embeddings being cached. Weights are random (they change no count).
 """
 import argparse
 
+from cascade_clip.analysis.complexity import (format_complexity,
+                                              get_model_complexity)
 from cascade_clip.apis.cli import add_cfg_options
-from cascade_clip.apis.complexity import (format_complexity,
-                                          get_model_complexity)
 
 
 def parse_args():

@@ -13,9 +13,9 @@ in two colours.
 """
 import argparse
 
+from cascade_clip.apis import visualize_predictions
 from cascade_clip.apis.cli import add_cfg_options
-from cascade_clip.apis.visualization import (plot_iou_chart,
-                                             visualize_predictions)
+from cascade_clip.visualization import plot_iou_chart
 
 
 def parse_args(argv=None):

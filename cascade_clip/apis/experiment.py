@@ -1,31 +1,14 @@
 """Turning a config file and command-line choices into a ready config for
 mmengine's ``Runner``; ``tools/train.py`` and ``tools/test.py`` are thin
 layers over these functions."""
-import copy
 import os
 import os.path as osp
-from typing import Optional, Sequence, Union
+from typing import Optional, Sequence
 
 import torch
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
 
-
-def load_config(config: Union[str, Config],
-                cfg_options: Optional[dict] = None) -> Config:
-    """A config from a file (or a copy of a ``Config``) with overrides, and
-    its registry scope (mmseg's) made the default, so that its modules can
-    be built outside the runner too."""
-    if isinstance(config, Config):
-        cfg = copy.deepcopy(config)
-    elif not osp.isfile(config):
-        raise FileNotFoundError(f'config file not found: {config}')
-    else:
-        cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
-    return cfg
+from .model import load_config
 
 
 def _load(config: str, cfg_options: Optional[dict], launcher: str,

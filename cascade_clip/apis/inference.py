@@ -1,6 +1,5 @@
 """Open-vocabulary inference: segment any image into any class names with a
 trained checkpoint; ``tools/infer.py`` is a thin layer over this module."""
-import colorsys
 import copy
 import os
 import os.path as osp
@@ -11,43 +10,14 @@ import mmcv
 import numpy as np
 import torch
 from mmcv.transforms import Compose
-from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
-from PIL import Image, ImageDraw
-from torch import Tensor
 
 from ..models.text_embeddings import check_open_vocabulary, resolve_templates
 from ..structures import resolve_class_names
-from .visualization import colorize, fit_text, load_font, load_model
+from ..visualization import save_label_pictures
+from .model import init_model
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
-
-
-def class_colours(num_classes: int) -> np.ndarray:
-    """``(K, 3)`` uint8 colours, well apart in hue (golden-ratio steps)."""
-    colours = [
-        colorsys.hsv_to_rgb((0.61803398875 * i) % 1.0, 0.65, 0.95)
-        for i in range(num_classes)
-    ]
-    return (np.array(colours) * 255).round().astype(np.uint8)
-
-
-def config_from_checkpoint(checkpoint: str) -> Config:
-    """The training config stored in a checkpoint written by the runner.
-
-    Raises:
-        ValueError: the checkpoint stores none (e.g. one of the paper's);
-            then the config file must be given.
-    """
-    meta = torch.load(
-        checkpoint, map_location='cpu', weights_only=True,
-        mmap=True).get('meta') or {}
-    text = meta.get('cfg')
-    if not isinstance(text, str):
-        raise ValueError(f'{checkpoint} stores no config (only checkpoints '
-                         'written by this project\'s training do); give the '
-                         'config file too (--config)')
-    return Config.fromstring(text, file_format='.py')
 
 
 @dataclass
@@ -84,15 +54,8 @@ class OpenVocabularySegmenter:
                  config: Optional[str] = None,
                  templates: Union[str, Sequence[str]] = 'multi',
                  device: Optional[str] = None):
-        if not osp.isfile(checkpoint):
-            raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
-        if config is None:
-            self.cfg = config_from_checkpoint(checkpoint)
-        elif not osp.isfile(config):
-            raise FileNotFoundError(f'config file not found: {config}')
-        else:
-            self.cfg = Config.fromfile(config)
-        self.model = load_model(self.cfg, checkpoint, device)
+        self.model = init_model(config, checkpoint, device)
+        self.cfg = self.model.cfg
         self.templates = resolve_templates(templates)
         steps = [
             step for step in copy.deepcopy(self.cfg.test_pipeline)
@@ -158,56 +121,13 @@ def legend_lines(segmentation: Segmentation) -> List[str]:
     ]
 
 
-def save_segmentation(image: np.ndarray,
-                      segmentation: Segmentation,
-                      out_dir: str,
-                      stem: str,
-                      alpha: float = 0.5,
-                      font_size: int = 14) -> Tuple[str, str]:
-    """Writes ``<stem>_mask.png`` (class colours) and ``<stem>_overlay.png``
-    (the image with the colours blended in and a legend in the top-left
-    corner naming every class with its share), both at the image's size.
-
-    Args:
-        image: The ``(H, W, 3)`` BGR image.
-        segmentation: Its segmentation.
-        out_dir: Output folder.
-        stem: File name stem.
-        alpha: Weight of the colours in the overlay.
-        font_size: Legend text size in pixels.
-
-    Returns:
-        The mask and overlay paths.
-    """
-    os.makedirs(out_dir, exist_ok=True)
-    colours = class_colours(len(segmentation.class_names))
-    mask = colorize(segmentation.labels, colours)
-    rgb = image[..., ::-1].astype(np.float32)
-    overlay = Image.fromarray(
-        (alpha * mask + (1 - alpha) * rgb).round().astype(np.uint8))
-    draw = ImageDraw.Draw(overlay, 'RGBA')
-    font = load_font(font_size)
-    lines = legend_lines(segmentation)
-    row = font_size + 4
-    box_width = min(
-        overlay.width,
-        int(max(draw.textlength(t, font=font) for t in lines)) + row + 12)
-    draw.rectangle((0, 0, box_width, row * len(lines) + 6),
-                   fill=(255, 255, 255, 200))
-    for i, (text, colour) in enumerate(zip(lines, colours)):
-        y = 4 + i * row
-        draw.rectangle((4, y + 2, 4 + font_size - 2, y + font_size),
-                       fill=tuple(int(c) for c in colour),
-                       outline=(64, 64, 64))
-        draw.text((font_size + 8, y),
-                  fit_text(draw, text, font, box_width - font_size - 12),
-                  fill=(0, 0, 0),
-                  font=font)
-    mask_path = osp.join(out_dir, f'{stem}_mask.png')
-    overlay_path = osp.join(out_dir, f'{stem}_overlay.png')
-    Image.fromarray(mask).save(mask_path)
-    overlay.save(overlay_path)
-    return mask_path, overlay_path
+def save_segmentation(image: np.ndarray, segmentation: Segmentation,
+                      out_dir: str, stem: str) -> Tuple[str, str]:
+    """Writes the ``(H, W, 3)`` BGR image's ``<stem>_mask.png`` and
+    ``<stem>_overlay.png`` (with a legend naming every class with its share;
+    see :func:`~cascade_clip.visualization.save_label_pictures`)."""
+    return save_label_pictures(image[..., ::-1], segmentation.labels,
+                               legend_lines(segmentation), out_dir, stem)
 
 
 def segment_images(path: str,

@@ -1,13 +1,13 @@
-"""Class text embeddings as the ``.npy`` files the configs can read."""
+"""Class text embeddings as the ``.npy`` files the configs can read;
+``tools/gen_text_embeddings.py`` is a thin layer over this function."""
 from typing import List, Optional, Sequence, Union
 
-import torch
-from mmseg.registry import MODELS
 from torch import Tensor
 
-from ..checkpoint import read_clip_weights, text_encoder_config
 from ..models.text_embeddings import encode_class_names, save_text_embeddings
+from ..models.text_encoders import CLIPTextTransformer
 from ..structures import resolve_class_names
+from .model import default_device
 
 
 def generate_text_embeddings(weights: str,
@@ -34,11 +34,8 @@ def generate_text_embeddings(weights: str,
         ``(K, C)`` L2-normalised embeddings, in the order of the classes.
     """
     names: List[str] = resolve_class_names(class_names)
-    clip = read_clip_weights(weights)
-    encoder = MODELS.build(text_encoder_config(clip, heads))
-    encoder.load_clip_weights(clip, weights)
-    device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
-    encoder = encoder.to(device).eval()
+    encoder = CLIPTextTransformer.from_clip_weights(weights, heads)
+    encoder = encoder.to(device or default_device()).eval()
     embeddings = encode_class_names(encoder, names, templates).cpu()
     if out:
         save_text_embeddings(embeddings, out)

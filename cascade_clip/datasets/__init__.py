@@ -1,3 +1,4 @@
+from .build import build_split_dataset
 from .transforms import CheckedLoadAnnotations, CheckedLoadImageFromFile
 from .zero_shot_datasets import (PascalVOC20Dataset, ZeroShotCOCOStuffDataset,
                                  ZeroShotPascalContext59Dataset)
@@ -5,5 +6,5 @@ from .zero_shot_datasets import (PascalVOC20Dataset, ZeroShotCOCOStuffDataset,
 __all__ = [
     'PascalVOC20Dataset', 'ZeroShotPascalContext59Dataset',
     'ZeroShotCOCOStuffDataset', 'CheckedLoadImageFromFile',
-    'CheckedLoadAnnotations'
+    'CheckedLoadAnnotations', 'build_split_dataset'
 ]

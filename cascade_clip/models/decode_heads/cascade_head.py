@@ -225,6 +225,32 @@ class CascadeHead(BaseModule):
         return F.interpolate(
             masks, size=self.img_size, mode='bilinear', align_corners=False)
 
+    def paper_unused_parameters(self) -> Dict[str, int]:
+        """What the paper's version of this head holds beyond it, to
+        reconcile parameter counts with the paper's: each of its decoder
+        layers also has a self-attention (``in_proj`` ``3C x C + 3C``,
+        ``out_proj`` ``C x C + C``) and a ``norm1`` (``2C``) that its forward
+        pass never uses (the converter drops them). They count as trainable
+        where the layer's cross-attention trains.
+
+        Returns:
+            ``layers``, ``per_layer``, ``total`` and ``trainable``.
+        """
+        c = self.embed_dims
+        per_layer = (3 * c * c + 3 * c) + (c * c + c) + 2 * c
+        layers = [
+            layer for decoder in self.decoders for layer in decoder.layers
+        ]
+        trains = [
+            any(p.requires_grad for p in layer.cross_attn.parameters())
+            for layer in layers
+        ]
+        return dict(
+            layers=len(layers),
+            per_layer=per_layer if layers else 0,
+            total=per_layer * len(layers),
+            trainable=per_layer * sum(trains))
+
     def loss_by_feat(self, pred_masks: Tensor,
                      labels: Tensor) -> Dict[str, Tensor]:
         """Mask losses and pixel accuracy of ``pred_masks (B, K, ...)``

@@ -7,7 +7,8 @@ from mmseg.utils import tokenize
 from torch import Tensor, nn
 
 from ...checkpoint.clip_weights import (clip_tower_weights, copy_weights,
-                                        read_clip_weights)
+                                        read_clip_weights,
+                                        text_encoder_config)
 from ..layers import (LayerNorm, Transformer, init_clip_transformer,
                       set_trainable)
 
@@ -64,6 +65,26 @@ class CLIPTextTransformer(BaseModule):
         nn.init.normal_(self.text_projection, std=width**-0.5)
         init_clip_transformer(self.transformer, width, layers)
         set_trainable(self, freeze, frozen_exclude)
+
+    @classmethod
+    def from_clip_weights(cls,
+                          path: str,
+                          heads: Optional[int] = None
+                          ) -> 'CLIPTextTransformer':
+        """The text encoder of a CLIP weight file (OpenAI's ``ViT-B-16.pt``,
+        a state dict or ``.safetensors``), with the file's sizes.
+
+        Args:
+            path: The weight file.
+            heads: Attention heads, which the file does not store (default:
+                OpenAI's ``width // 64``).
+        """
+        weights = read_clip_weights(path)
+        config = text_encoder_config(weights, heads)
+        config.pop('type')
+        encoder = cls(**config)
+        encoder.load_clip_weights(weights, path)
+        return encoder
 
     def init_weights(self) -> None:
         super().init_weights()

@@ -6,36 +6,19 @@ operators it has a handle for are counted (linear layers, matmuls,
 convolutions, layer norms, bilinear resizes, and here also fused attention);
 element-wise operators are not.
 """
-import copy
 from math import prod
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
-import torch.nn.functional as F
-from mmengine.config import Config
 from torch import nn
 
-from . import experiment
+from ..apis.model import init_model
 
 # The paper's counts of its COCO-Stuff 171 model (inductive, 50 prompt
 # tokens), measured on its code; 9,464,832 of them are the decoder
 # self-attention and ``norm1`` parameters that its forward pass never uses.
 PAPER_COCO_PARAMS = dict(
     total=193_088_774, trainable=40_463_622, unused_decoder=9_464_832)
-
-
-def load_config(config: str, cfg_options: Optional[dict] = None) -> Config:
-    """A config with CLIP's weight file turned off (counts and timings do
-    not depend on weights)."""
-    cfg = experiment.load_config(config, cfg_options)
-    cfg.model.pretrained = None
-    return cfg
-
-
-def build_model(cfg: Config) -> nn.Module:
-    """The segmentor of ``cfg.model``, with random weights."""
-    from mmseg.registry import MODELS
-    return MODELS.build(copy.deepcopy(cfg.model))
 
 
 def _shape(value) -> Optional[List[int]]:
@@ -86,32 +69,6 @@ def is_paper_architecture(model: nn.Module) -> bool:
     from ..models.segmentors import ZeroShotEncoderDecoder
     return isinstance(model, ZeroShotEncoderDecoder) and isinstance(
         getattr(model, 'decode_head', None), CascadeHead)
-
-
-def paper_unused_parameters(model: nn.Module) -> Dict[str, int]:
-    """Parameters the paper's decoders carry beyond this model's.
-
-    Each decoder layer of the paper also holds a self-attention (``in_proj``
-    ``3C x C + 3C``, ``out_proj`` ``C x C + C``) and a ``norm1`` (``2C``)
-    that its forward pass never uses; this project leaves them out. Their
-    count follows from this model's decoder widths; they train wherever
-    the layer's cross-attention trains.
-    """
-    per_layer, total, trainable = [], 0, 0
-    for decoder in model.decode_head.decoders:
-        for layer in decoder.layers:
-            width = layer.cross_attn.q.in_features
-            extra = (3 * width * width + 3 * width) + (
-                width * width + width) + 2 * width
-            per_layer.append(extra)
-            total += extra
-            if layer.cross_attn.q.weight.requires_grad:
-                trainable += extra
-    return dict(
-        layers=len(per_layer),
-        per_layer=per_layer[0] if per_layer else 0,
-        total=total,
-        trainable=trainable)
 
 
 class _TensorMode(nn.Module):
@@ -200,7 +157,7 @@ def model_complexity(model: nn.Module,
         ``shape``, ``model`` (class name), ``params`` (see
         :func:`count_parameters`), ``flops`` (see :func:`count_flops`, or
         ``None``) and ``paper``: ``None``, or for Cascade-CLIP ``unused``
-        (see :func:`paper_unused_parameters`), ``total``/``trainable`` (the
+        (see ``CascadeHead.paper_unused_parameters``), ``total``/``trainable`` (the
         counts the paper's code would give: ours plus its unused decoder
         parameters) and ``reported`` (:data:`PAPER_COCO_PARAMS`).
     """
@@ -216,7 +173,7 @@ def model_complexity(model: nn.Module,
         flops=count_flops(model, shape) if flops else None,
         paper=None)
     if is_paper_architecture(model):
-        unused = paper_unused_parameters(model)
+        unused = model.decode_head.paper_unused_parameters()
         result['paper'] = dict(
             unused=unused,
             total=result['params']['total'] + unused['total'],
@@ -229,8 +186,8 @@ def get_model_complexity(config: str,
                          shape: Sequence[int] = (512, 512),
                          cfg_options: Optional[dict] = None,
                          flops: bool = True) -> Dict[str, Any]:
-    """:func:`model_complexity` of a config's model (random weights), with
-    ``config`` added to the result.
+    """:func:`model_complexity` of a config's model (random weights, on the
+    CPU), with ``config`` added to the result.
 
     Args:
         config: Config file.
@@ -238,10 +195,12 @@ def get_model_complexity(config: str,
         cfg_options: Config overrides.
         flops: Count FLOPs (else only parameters).
     """
-    cfg = load_config(config, cfg_options)
     torch.manual_seed(0)
-    return dict(
-        config=config, **model_complexity(build_model(cfg), shape, flops))
+    # On the CPU the tracer sees scaled_dot_product_attention as one
+    # operator, which the added handle counts; CUDA may dispatch it to
+    # kernels that fvcore does not know.
+    model = init_model(config, device='cpu', cfg_options=cfg_options)
+    return dict(config=config, **model_complexity(model, shape, flops))
 
 
 def _row(cells: Sequence[str], widths: Sequence[int]) -> str:

@@ -9,7 +9,7 @@ paper's configs) with the device synchronised around it. Training times
 the training crop. Weights do not change the timings, so random ones do
 unless a checkpoint is given; likewise the class embeddings are cached
 before timing as placeholders of the right shape (see
-:func:`~cascade_clip.apis.complexity.cache_class_embeddings`) unless the
+:func:`~cascade_clip.analysis.complexity.cache_class_embeddings`) unless the
 config names a ``text_embeddings`` file.
 """
 import json
@@ -27,7 +27,8 @@ import torch
 from mmengine.config import Config
 from torch import nn
 
-from .complexity import build_model, cache_class_embeddings, load_config
+from ..apis.model import init_model
+from .complexity import cache_class_embeddings
 
 
 def cpu_name() -> str:
@@ -290,7 +291,7 @@ def benchmark(config: str,
     Returns:
         ``config``, ``checkpoint``, ``weights``, ``class_embeddings``
         (their source, see
-        :func:`~cascade_clip.apis.complexity.cache_class_embeddings`),
+        :func:`~cascade_clip.analysis.complexity.cache_class_embeddings`),
         ``device``, ``machine``
         (see :func:`machine_info`), ``image_size``, ``inference`` (see
         :func:`inference_speed`) and ``training`` (see
@@ -303,19 +304,9 @@ def benchmark(config: str,
         raise ValueError(f'image_size must be H W, got {image_size}')
     if min(warmup, images, train_iters, train_warmup) < 0:
         raise ValueError('counts of images and iterations must be >= 0')
-    device = torch.device(device or (
-        'cuda' if torch.cuda.is_available() else 'cpu'))
-    if device.type == 'cuda' and not torch.cuda.is_available():
-        raise RuntimeError('--device cuda, but no CUDA GPU is available')
-    cfg = load_config(config, cfg_options)
     torch.manual_seed(0)
-    model = build_model(cfg)
-    if checkpoint is not None:
-        from mmengine.runner import load_checkpoint
-        if not osp.isfile(checkpoint):
-            raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
-        load_checkpoint(model, checkpoint, map_location='cpu')
-    model.to(device)
+    model = init_model(config, checkpoint, device, cfg_options)
+    device = model.device
     embeddings = cache_class_embeddings(model)
     result = dict(
         config=config,
@@ -331,7 +322,7 @@ def benchmark(config: str,
         result['inference'] = inference_speed(model, image_size, warmup,
                                               images, amp)
     if train_iters > 0:
-        result['training'] = training_speed(model, cfg, batch_size,
+        result['training'] = training_speed(model, model.cfg, batch_size,
                                             train_iters, train_warmup, amp)
     return result
 

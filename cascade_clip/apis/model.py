@@ -1,0 +1,97 @@
+"""Building and loading a model: :func:`init_model` is the one way the
+tools, the inferencer and the analysis code get a model from a config."""
+import copy
+import os.path as osp
+from typing import Optional, Union
+
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from torch import nn
+
+from ..config_files import config_path
+
+
+def default_device() -> str:
+    """``'cuda'`` where a GPU is available, else ``'cpu'``."""
+    return 'cuda' if torch.cuda.is_available() else 'cpu'
+
+
+def load_config(config: Union[str, Config],
+                cfg_options: Optional[dict] = None) -> Config:
+    """A config from a file (a path, or a name inside the project's configs
+    folder, see :func:`~cascade_clip.config_files.config_path`) or a copy of
+    a ``Config``, with overrides; its registry scope (mmseg's) becomes the
+    default, so that its modules can be built outside the runner too."""
+    if isinstance(config, Config):
+        cfg = copy.deepcopy(config)
+    else:
+        cfg = Config.fromfile(config_path(config))
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    return cfg
+
+
+def config_from_checkpoint(checkpoint: str) -> Config:
+    """The training config stored in a checkpoint written by the runner.
+
+    Raises:
+        ValueError: the checkpoint stores none (e.g. one of the paper's);
+            then the config file must be given.
+    """
+    meta = torch.load(
+        checkpoint, map_location='cpu', weights_only=True,
+        mmap=True).get('meta') or {}
+    text = meta.get('cfg')
+    if not isinstance(text, str):
+        raise ValueError(f'{checkpoint} stores no config (only checkpoints '
+                         'written by this project\'s training do); give the '
+                         'config file too (--config)')
+    return Config.fromstring(text, file_format='.py')
+
+
+def init_model(config: Union[str, Config, None],
+               checkpoint: Optional[str] = None,
+               device: Union[str, torch.device, None] = None,
+               cfg_options: Optional[dict] = None) -> nn.Module:
+    """The config's model, in eval mode on ``device``.
+
+    Every weight comes from ``checkpoint`` (this project's, or the paper's,
+    converted on load) or, without one, stays random: CLIP's weight file is
+    never read here, and counts and timings do not need it. The config is
+    kept as ``model.cfg``.
+
+    Args:
+        config: A config file or ``Config``; ``None`` reads the config that
+            this project's training stored in ``checkpoint``.
+        checkpoint: Weights to load.
+        device: ``'cpu'``, ``'cuda'``, ``'cuda:N'`` (default: CUDA where
+            available).
+        cfg_options: Config overrides, as ``--cfg-options`` gives them.
+
+    Raises:
+        FileNotFoundError: the config or the checkpoint is missing.
+        RuntimeError: a CUDA device without a GPU.
+    """
+    from mmengine.runner import load_checkpoint
+    from mmseg.registry import MODELS
+    if checkpoint is not None and not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
+    device = torch.device(device or default_device())
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        raise RuntimeError(f'device {device}, but no CUDA GPU is available')
+    if config is None:
+        if checkpoint is None:
+            raise ValueError('give a config, a checkpoint that stores one, '
+                             'or both')
+        config = config_from_checkpoint(checkpoint)
+    cfg = load_config(config, cfg_options)
+    model_cfg = copy.deepcopy(cfg.model)
+    model_cfg.pretrained = None
+    model = MODELS.build(model_cfg)
+    if checkpoint is not None:
+        load_checkpoint(model, checkpoint, map_location='cpu',
+                        logger='silent')
+    model.cfg = cfg
+    return model.to(device).eval()

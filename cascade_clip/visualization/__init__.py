@@ -1,0 +1,19 @@
+"""Drawing: pictures of segmentations and charts of per-class IoU. Nothing
+here builds or runs a model."""
+from .iou_chart import (MAX_VERTICAL_BARS, MISSING_COLOUR, OTHER_COLOUR,
+                        SEEN_COLOUR, UNSEEN_COLOUR, IoUChart, chart_title,
+                        draw_iou_chart, plot_iou_chart, read_metrics)
+from .pictures import (CAPTIONS, UNSEEN_MARK, StripLayout, class_colours,
+                       colorize, compose_picture, draw_overlay, fit_text,
+                       legend_entries, legend_strip_height, load_font,
+                       save_label_pictures)
+
+__all__ = [
+    'CAPTIONS', 'UNSEEN_MARK', 'StripLayout', 'class_colours', 'colorize',
+    'compose_picture', 'draw_overlay', 'fit_text', 'legend_entries',
+    'legend_strip_height', 'load_font', 'save_label_pictures',
+    'MAX_VERTICAL_BARS',
+    'MISSING_COLOUR', 'OTHER_COLOUR', 'SEEN_COLOUR', 'UNSEEN_COLOUR',
+    'IoUChart', 'chart_title', 'draw_iou_chart', 'plot_iou_chart',
+    'read_metrics'
+]
