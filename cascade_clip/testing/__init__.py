@@ -2,9 +2,11 @@
 file formats and tiny generated datasets in the real layouts."""
 from .datasets import (DATASET_MAKERS, make_coco_stuff171, make_context59,
                        make_voc20)
-from .tiny_clip import TinyOpenAICLIP, tiny_model_config, write_tiny_clip
+from .tiny_clip import (TinyOpenAICLIP, tiny_clip_sizes, tiny_model_config,
+                        write_tiny_clip)
 
 __all__ = [
     'DATASET_MAKERS', 'make_voc20', 'make_context59', 'make_coco_stuff171',
-    'TinyOpenAICLIP', 'tiny_model_config', 'write_tiny_clip'
+    'TinyOpenAICLIP', 'tiny_clip_sizes', 'tiny_model_config',
+    'write_tiny_clip'
 ]

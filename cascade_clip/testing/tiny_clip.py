@@ -1,11 +1,17 @@
-"""Tiny random CLIP models written in the formats of the real weight files.
+"""The tiny model of the tests and the demo, and tiny random CLIPs written
+in the formats of the real weight files.
 
-They let tests and the demo exercise the real loading code without
-downloading OpenAI's ``ViT-B-16.pt``: the module below has the same attribute
-tree as OpenAI's CLIP, so its state dict has the same key names, and
-:func:`write_tiny_clip` saves it as a TorchScript archive (like OpenAI's
-file), a plain state dict or a ``.safetensors`` file.
+The tiny model is defined once, in ``configs/_base_/models/cascade_clip_tiny.py``
+(applied by the configs in ``configs/tiny/``); :func:`tiny_model_config`
+reads it from there and :func:`tiny_clip_sizes` gives the CLIP that fits
+it. The CLIPs let tests and the demo exercise the real loading code without
+downloading OpenAI's ``ViT-B-16.pt``: the module below has the same
+attribute tree as OpenAI's CLIP, so its state dict has the same key names,
+and :func:`write_tiny_clip` saves it as a TorchScript archive (like
+OpenAI's file), a plain state dict or a ``.safetensors`` file.
 """
+import copy
+import functools
 import os
 import os.path as osp
 import warnings
@@ -56,6 +62,41 @@ class _Visual(_Weights):
         self.proj = nn.Parameter(torch.randn(width, embed_dims))
 
 
+TINY_CONFIG = 'tiny/cascade-clip_tiny_1xb2-40_voc20-64x64_inductive.py'
+
+
+@functools.lru_cache(maxsize=1)
+def _tiny_model() -> dict:
+    from mmengine.config import Config
+
+    from ..config_files import config_path
+    return Config.fromfile(config_path(TINY_CONFIG)).model.to_dict()
+
+
+def tiny_model_config(**overrides) -> dict:
+    """The tiny ``ZeroShotEncoderDecoder`` config of ``configs/tiny/`` (the
+    VOC inductive one: 20 classes, 15 seen and 5 unseen) without CLIP's
+    weight file; ``overrides`` update the top level."""
+    cfg = copy.deepcopy(_tiny_model())
+    cfg['pretrained'] = None
+    cfg.update(overrides)
+    return cfg
+
+
+def tiny_clip_sizes() -> dict:
+    """The :class:`TinyOpenAICLIP` sizes that fit :func:`tiny_model_config`."""
+    backbone, text = _tiny_model()['backbone'], _tiny_model()['text_encoder']
+    return dict(
+        vision_width=backbone['width'],
+        vision_layers=backbone['layers'],
+        image_resolution=backbone['input_resolution'],
+        patch_size=backbone['patch_size'],
+        embed_dims=backbone['embed_dims'],
+        text_width=text['width'],
+        text_layers=text['layers'],
+        context_length=text['context_length'])
+
+
 class TinyOpenAICLIP(nn.Module):
     """Random CLIP with OpenAI's parameter names; only its weights matter.
 
@@ -72,13 +113,13 @@ class TinyOpenAICLIP(nn.Module):
     """
 
     def __init__(self,
-                 vision_width: int = 64,
-                 vision_layers: int = 12,
-                 image_resolution: int = 64,
-                 patch_size: int = 16,
-                 embed_dims: int = 32,
-                 text_width: int = 32,
-                 text_layers: int = 2,
+                 vision_width: int,
+                 vision_layers: int,
+                 image_resolution: int,
+                 patch_size: int,
+                 embed_dims: int,
+                 text_width: int,
+                 text_layers: int,
                  context_length: int = 77,
                  vocab_size: int = 49408):
         super().__init__()
@@ -147,11 +188,12 @@ def write_tiny_clip(path: str,
             dict) or ``'safetensors'``.
         half: Store float16 weights, as OpenAI does.
         seed: Seed of the random weights.
-        **kwargs: Sizes, see :class:`TinyOpenAICLIP`.
+        **kwargs: Sizes to change, see :class:`TinyOpenAICLIP`; the others
+            are :func:`tiny_clip_sizes`.
     """
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        model = TinyOpenAICLIP(**kwargs).eval()
+        model = TinyOpenAICLIP(**dict(tiny_clip_sizes(), **kwargs)).eval()
     if half:
         model = model.half()
     if osp.dirname(path):
@@ -169,41 +211,3 @@ def write_tiny_clip(path: str,
     else:
         raise ValueError(f'unknown file_format {file_format!r}')
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
-
-
-def tiny_model_config(**overrides) -> dict:
-    """A small ``ZeroShotEncoderDecoder`` config (widths 64/32, 2 text
-    layers) matching :class:`TinyOpenAICLIP`'s defaults; 20 VOC-like classes
-    with 15 seen and 5 unseen. ``overrides`` update the top level."""
-    cfg = dict(
-        type='ZeroShotEncoderDecoder',
-        data_preprocessor=dict(
-            type='SegDataPreProcessor',
-            mean=[122.7709383, 116.7460125, 104.09373615],
-            std=[68.5005327, 66.6321579, 70.32316305],
-            bgr_to_rgb=True,
-            pad_val=0,
-            seg_pad_val=255),
-        class_names=[f'class {i}' for i in range(20)],
-        unseen_classes=[15, 16, 17, 18, 19],
-        prompt_templates='single',
-        backbone=dict(
-            type='CLIPVisionTransformer',
-            input_resolution=64,
-            width=64,
-            layers=12,
-            heads=4,
-            embed_dims=32,
-            num_prompt_tokens=4),
-        text_encoder=dict(
-            type='CLIPTextTransformer', width=32, heads=4, layers=2,
-            embed_dims=32),
-        decode_head=dict(
-            type='CascadeHead',
-            embed_dims=32,
-            num_heads=4,
-            img_size=64,
-            loss_decode=dict(type='MaskLoss')),
-        test_cfg=dict(mode='slide', crop_size=(64, 64), stride=(48, 48)))
-    cfg.update(overrides)
-    return cfg

@@ -1,38 +1,16 @@
-# The COCO-Stuff inductive config shrunk for tests and CPU runs (see the tiny
-# VOC config): tiny CLIP, 64x64 crops, data from
-# tools/make_tiny_dataset.py coco_stuff171 data/tiny, 20 iterations.
-_base_ = '../coco/cascade-clip_vit-b16_4xb4-80k_coco-stuff171-512x512_inductive.py'  # noqa
+# The COCO-Stuff inductive config with the tiny model (see the tiny VOC
+# config), data from tools/make_tiny_dataset.py coco_stuff171 data/tiny,
+# 20 iterations.
+_base_ = [
+    '../coco/cascade-clip_vit-b16_4xb4-80k_coco-stuff171-512x512_inductive.py',  # noqa
+    '../_base_/models/cascade_clip_tiny.py'
+]
 custom_imports = dict(imports=['cascade_clip'], allow_failed_imports=False)
-crop_size = (64, 64)
+crop_size = _base_.tiny_crop_size
 data_root = 'data/tiny/coco_stuff164k'
-model = dict(
-    pretrained='clip_pretrain/tiny-clip.pt',
-    data_preprocessor=dict(size=crop_size),
-    backbone=dict(
-        input_resolution=64, width=64, heads=4, embed_dims=32,
-        num_prompt_tokens=4),
-    text_encoder=dict(width=32, heads=4, layers=2, embed_dims=32),
-    decode_head=dict(embed_dims=32, num_heads=4, img_size=64),
-    test_cfg=dict(crop_size=crop_size, stride=(48, 48)))
-train_pipeline = [
-    dict(type='CheckedLoadImageFromFile'),
-    dict(type='CheckedLoadAnnotations'),
-    dict(
-        type='RandomResize',
-        scale=(256, 64),
-        ratio_range=(0.5, 2.0),
-        keep_ratio=True),
-    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
-    dict(type='PackSegInputs')
-]
-test_pipeline = [
-    dict(type='CheckedLoadImageFromFile'),
-    dict(type='ResizeShortestEdge', scale=64, max_size=100000),
-    dict(type='CheckedLoadAnnotations'),
-    dict(type='PackSegInputs')
-]
+model = _base_.tiny_model
+train_pipeline = _base_.tiny_train_pipeline
+test_pipeline = _base_.tiny_test_pipeline
 train_dataloader = dict(
     batch_size=2,
     num_workers=0,

@@ -1,24 +1,14 @@
-# The COCO -> VOC cross-dataset config shrunk for tests and CPU runs: a tiny
-# COCO-Stuff model (cascade-clip_tiny_1xb2-20_coco-stuff171-64x64_inductive)
-# evaluated on the tiny VOC data with VOC's class names, all seen.
-_base_ = '../cross_dataset/cascade-clip_vit-b16_coco-stuff171-to-voc20-512x512.py'  # noqa
-custom_imports = dict(imports=['cascade_clip'], allow_failed_imports=False)
-crop_size = (64, 64)
-model = dict(
-    pretrained='clip_pretrain/tiny-clip.pt',
-    data_preprocessor=dict(size=crop_size),
-    backbone=dict(
-        input_resolution=64, width=64, heads=4, embed_dims=32,
-        num_prompt_tokens=4),
-    text_encoder=dict(width=32, heads=4, layers=2, embed_dims=32),
-    decode_head=dict(embed_dims=32, num_heads=4, img_size=64),
-    test_cfg=dict(crop_size=crop_size, stride=(48, 48)))
-test_pipeline = [
-    dict(type='CheckedLoadImageFromFile'),
-    dict(type='ResizeShortestEdge', scale=64, max_size=100000),
-    dict(type='CheckedLoadAnnotations'),
-    dict(type='PackSegInputs')
+# The COCO -> VOC cross-dataset config with the tiny model: a tiny COCO-Stuff
+# model (cascade-clip_tiny_1xb2-20_coco-stuff171-64x64_inductive) evaluated
+# on the tiny VOC data with VOC's class names, all seen.
+_base_ = [
+    '../cross_dataset/cascade-clip_vit-b16_coco-stuff171-to-voc20-512x512.py',  # noqa
+    '../_base_/models/cascade_clip_tiny.py'
 ]
+custom_imports = dict(imports=['cascade_clip'], allow_failed_imports=False)
+crop_size = _base_.tiny_crop_size
+model = _base_.tiny_model
+test_pipeline = _base_.tiny_test_pipeline
 val_dataloader = dict(
     num_workers=0,
     persistent_workers=False,
