@@ -9,7 +9,7 @@ from mmseg.structures import SegDataSample
 
 from cascade_clip.models import sliding_windows
 from cascade_clip.models.layers import transformer as layers
-from cascade_clip.testing.tiny_clip import tiny_model_config
+from cascade_clip.testing import tiny_model_config
 
 SEEN = list(range(15))
 UNSEEN = [15, 16, 17, 18, 19]
@@ -228,3 +228,67 @@ def test_more_classes_than_a_label_byte_holds():
     with torch.no_grad():
         [result] = model.predict(torch.randn(1, 3, 64, 64))
     assert result.seg_logits.data.shape[0] == 260
+
+
+def test_slide_inference_equals_a_hand_loop_over_the_windows():
+    """SPEC 6: per axis n = max(L - crop + stride - 1, 0) // stride + 1
+    windows, the last shifted back to end at the border; overlaps
+    averaged. For 100 x 130 with 64 / 48: rows start at 0 and 36, columns
+    at 0, 48 and 66."""
+    model = build().eval()
+    img = torch.randn(2, 3, 100, 130)
+    starts_y, starts_x = [0, 36], [0, 48, 66]
+    total = torch.zeros(2, 20, 100, 130)
+    covered = torch.zeros(100, 130)
+    with torch.no_grad():
+        for y in starts_y:
+            for x in starts_x:
+                window = img[:, :, y:y + 64, x:x + 64]
+                total[:, :, y:y + 64, x:x + 64] += model.encode_decode(window)
+                covered[y:y + 64, x:x + 64] += 1
+        slide = model.slide_inference(img)
+    assert covered.min() == 1 and covered.max() == 4
+    assert torch.allclose(slide, total / covered, atol=1e-6)
+
+
+def test_every_trainable_parameter_gets_a_gradient_and_frozen_ones_none():
+    model = build(decode_head=dict(
+        tiny_model_config()['decode_head'], dropout=0.0)).train()
+    img = torch.randn(2, 3, 48, 80)
+    losses = model(img, samples(random_labels(2, 48, 80)), mode='loss')
+    (losses['decode.loss_mask'] + losses['decode.loss_dice']).backward()
+    unused = ('cross_attn.v.', 'cross_attn.proj.', 'norm_attn.', 'linear1.',
+              'linear2.', 'norm_ffn.')
+    last = f'layers.{model.decode_head.num_layers - 1}.'
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            assert param.grad is None, name
+        elif last in name and any(part in name for part in unused):
+            assert param.grad is None, name  # feeds no mask
+        else:
+            assert param.grad is not None, name
+    assert not any(p.requires_grad for p in model.text_encoder.parameters())
+
+
+def test_the_model_owns_its_classes_and_their_embeddings():
+    model = build().eval()
+    given = torch.nn.functional.normalize(torch.randn(4, 32), dim=-1)
+    model.set_classes(given, unseen_classes=[3])
+    assert model.class_names is None and model.num_classes == 4
+    assert model.seen_classes == [0, 1, 2] and model.unseen_classes == [3]
+    assert model.seen_mask.tolist() == [True, True, True, False]
+    model.load_state_dict(model.state_dict())  # given ones survive a load
+    assert torch.equal(model.get_class_embeddings(), given)
+    assert model.cache_class_embeddings(placeholder=True) == 'given'
+    with pytest.raises(ValueError, match=r'\(4, 32\)'):
+        model.set_classes(torch.randn(4, 16))
+
+    model.set_classes(['cat', 'dog', 'sky'])
+    assert model.cache_class_embeddings(placeholder=True) == 'placeholder'
+    placeholder = model.class_embeddings
+    assert placeholder.shape == (3, 32)
+    model.set_classes(['cat', 'dog', 'sky'])  # the same classes: cache kept
+    assert model.class_embeddings is placeholder
+    model.set_classes(['cat', 'dog', 'sky'], 'multi')  # other templates
+    assert model.class_embeddings is None
+    assert model.cache_class_embeddings() == 'text encoder'

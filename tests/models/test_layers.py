@@ -1,0 +1,83 @@
+"""The transformer building blocks shared by CLIP's towers."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from cascade_clip.models.decode_heads.cascade_head import CrossAttention
+from cascade_clip.models.layers import (LayerNorm, SelfAttention, Transformer,
+                                        resize_grid_embedding)
+
+
+@pytest.mark.parametrize('causal', [False, True])
+def test_self_attention_fused_equals_explicit(causal):
+    torch.manual_seed(0)
+    attention = SelfAttention(32, num_heads=4).eval()
+    x = torch.randn(3, 11, 32)
+    fused = attention(x, causal=causal)
+    attention.fused_attn = False
+    explicit = attention(x, causal=causal)
+    assert fused.shape == (3, 11, 32)
+    assert (fused - explicit).abs().max() <= 1e-6
+
+
+def test_causal_attention_ignores_later_tokens():
+    torch.manual_seed(0)
+    attention = SelfAttention(16, num_heads=2, fused_attn=False)
+    x = torch.randn(1, 6, 16)
+    later = x.clone()
+    later[:, 4:] += 1.0
+    out, out_later = attention(x, causal=True), attention(later, causal=True)
+    assert torch.allclose(out[:, :4], out_later[:, :4], atol=1e-6)
+    assert not torch.allclose(out[:, 4:], out_later[:, 4:])
+
+
+def test_cross_attention_fused_equals_explicit():
+    torch.manual_seed(0)
+    attention = CrossAttention(32, num_heads=4).eval()
+    queries, memory = torch.randn(2, 7, 32), torch.randn(2, 15, 32)
+    fused = attention(queries, memory)
+    attention.fused_attn = False
+    explicit = attention(queries, memory)
+    assert fused.shape == (2, 7, 32)
+    assert (fused - explicit).abs().max() <= 1e-6
+
+
+def test_attention_logits_are_the_head_mean_of_scaled_dot_products():
+    torch.manual_seed(0)
+    attention = CrossAttention(32, num_heads=4)
+    queries, memory = torch.randn(2, 7, 32), torch.randn(2, 15, 32)
+    q = attention.q(queries).reshape(2, 7, 4, 8).transpose(1, 2)
+    k = attention.k(memory).reshape(2, 15, 4, 8).transpose(1, 2)
+    expected = (q @ k.transpose(-2, -1) * 8**-0.5).mean(1)
+    assert torch.allclose(
+        attention.attention_logits(queries, memory), expected, atol=1e-6)
+
+
+def test_layer_norm_computes_in_float32_under_autocast():
+    torch.manual_seed(0)
+    norm = LayerNorm(16)
+    x = torch.randn(2, 5, 16).bfloat16()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = norm(x)
+    assert out.dtype == torch.bfloat16
+    expected = F.layer_norm(x.float(), (16, ), norm.weight, norm.bias)
+    assert torch.equal(out, expected.bfloat16())
+
+
+def test_grid_resize_to_a_non_square_grid():
+    torch.manual_seed(0)
+    grid = torch.randn(16, 8)  # 4 x 4
+    assert resize_grid_embedding(grid, (4, 4)) is grid
+    resized = resize_grid_embedding(grid, (3, 5))
+    expected = F.interpolate(
+        grid.reshape(1, 4, 4, 8).permute(0, 3, 1, 2), (3, 5),
+        mode='bilinear', align_corners=False)
+    assert torch.equal(resized, expected.permute(0, 2, 3, 1).reshape(15, 8))
+    with pytest.raises(ValueError, match='square'):
+        resize_grid_embedding(torch.randn(15, 8), (3, 5))
+
+
+def test_stochastic_depth_rises_linearly():
+    blocks = Transformer(8, layers=5, heads=2, drop_path_rate=0.2).resblocks
+    rates = [getattr(b.drop_path, 'drop_prob', 0.0) for b in blocks]
+    assert rates == pytest.approx([0.0, 0.05, 0.1, 0.15, 0.2])
