@@ -3,6 +3,7 @@ import json
 import os.path as osp
 import socket
 
+import distributed_step
 import torch
 from mmengine.config import Config
 from mmengine.runner.checkpoint import load_checkpoint
@@ -41,3 +42,23 @@ def test_two_process_training_and_validation(tmp_path):
     assert not torch.equal(
         model.backbone.prompt_embeddings,
         MODELS.build(cfg.model).backbone.prompt_embeddings)
+
+
+def test_two_processes_of_one_image_step_like_one_process_of_two(tmp_path):
+    """The mask loss divides the class count summed over the processes by
+    the world size, so that DDP's gradient average equals one process's
+    gradient of the whole batch."""
+    out = str(tmp_path / 'rank0.pth')
+    torch.multiprocessing.start_processes(
+        distributed_step.rank_step,
+        args=(2, str(tmp_path / 'init'), out),
+        nprocs=2,
+        start_method='fork')
+    two = torch.load(out, weights_only=True)
+    one = distributed_step.one_process()
+    before = distributed_step.build()[0].state_dict()
+    moved = [k for k in one if not torch.equal(one[k], before[k])]
+    assert 'decode_head.q_projs.0.weight' in moved
+    assert 'backbone.prompt_embeddings' in moved
+    for key in one:
+        assert torch.allclose(two[key], one[key], atol=1e-6), key
