@@ -3,11 +3,13 @@ weights of an uninterrupted run; a checkpoint being written when the process
 dies never replaces the previous one."""
 import os
 import os.path as osp
+import pickle
 import signal
 import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 import torch
 from conftest import REPO
@@ -54,7 +56,9 @@ def test_killed_run_resumes_to_the_same_weights(workspace):
 
     config = killing_config(osp.join(workspace, 'killing.py'))
     resumed = osp.join(workspace, 'work_dirs', 'resumed')
-    env = dict(PYTHONPATH=osp.join(REPO, 'tests'))
+    # kill_hook is in tests/; keep any PYTHONPATH the suite runs with
+    paths = [osp.join(REPO, 'tests'), os.environ.get('PYTHONPATH')]
+    env = dict(PYTHONPATH=os.pathsep.join(filter(None, paths)))
     killed = run_tool(['train.py', config, '--work-dir', resumed] + OPTIONS,
                       workspace, check=False, env=env)
     assert killed.returncode == -signal.SIGKILL
@@ -74,24 +78,46 @@ def test_killed_run_resumes_to_the_same_weights(workspace):
     for key in ours:
         assert torch.equal(ours[key], reference[key]), key
 
+    # The log history (the message hub) was restored too: the resumed run's
+    # record of losses and learning rates covers all 8 iterations.
+    ours, reference = (log_history(osp.join(resumed, 'iter_8.pth')),
+                       log_history(osp.join(straight, 'iter_8.pth')))
+    assert len(reference['train/loss']) == 8
+    assert ours == reference
+
+
+def log_history(path):
+    """Logged values of the message hub a checkpoint holds, without the
+    timings (which differ from run to run)."""
+    hub = torch.load(path, weights_only=True)['message_hub']
+    return {
+        key: buffer['log_history']
+        for key, buffer in hub['log_scalars'].items() if 'time' not in key
+    }
+
 
 WRITER = """
 import os, sys, time, torch
 import cascade_clip  # registers the atomic backend
 from mmengine.fileio import get_file_backend
-backend = get_file_backend(sys.argv[1], backend_args=dict(backend='atomic_local'))
-backend.put(b'good checkpoint', sys.argv[1])
-def stall(fd):  # the disk stalls while the next checkpoint is written
+path, method = sys.argv[1:]
+backend = get_file_backend(path, backend_args=dict(backend='atomic_local'))
+data = (lambda text: text) if method == 'put_text' else str.encode
+getattr(backend, method)(data('good checkpoint'), path)
+def stall(fd):  # the disk stalls while the next file is written
     print('writing', flush=True)
     time.sleep(600)
 os.fsync = stall
-backend.put(b'x' * (32 << 20), sys.argv[1])
+getattr(backend, method)(data('x' * (32 << 20)), path)
 """
 
 
-def test_checkpoint_killed_while_written_keeps_the_previous_one(tmp_path):
+# put writes checkpoints, put_text the last_checkpoint file
+@pytest.mark.parametrize('method', ['put', 'put_text'])
+def test_checkpoint_killed_while_written_keeps_the_previous_one(
+        tmp_path, method):
     target = str(tmp_path / 'iter_4.pth')
-    writer = subprocess.Popen([sys.executable, '-c', WRITER, target],
+    writer = subprocess.Popen([sys.executable, '-c', WRITER, target, method],
                               stdout=subprocess.PIPE, text=True)
     try:
         for line in writer.stdout:  # after what importing prints
@@ -108,3 +134,31 @@ def test_checkpoint_killed_while_written_keeps_the_previous_one(tmp_path):
             writer.kill()
     with open(target, 'rb') as f:
         assert f.read() == b'good checkpoint'
+
+
+class Unexpected:
+    """A type no checkpoint of ours holds."""
+
+
+def test_checkpoints_load_with_numpy_metadata_and_refuse_other_objects(
+        tmp_path):
+    """Checkpoints load with ``weights_only`` (torch's default, and what
+    mmengine's loader gets): numpy metadata, as the paper's checkpoints
+    carry, is allowed; any other object is refused."""
+    from mmengine.runner.checkpoint import _load_checkpoint
+    meta = dict(
+        palette=np.array([[128, 0, 0], [0, 128, 0]], np.uint8),
+        seed=np.int64(3),
+        mean=np.float64(0.5),
+        dtype=np.dtype('float32'))
+    good = str(tmp_path / 'numpy_meta.pth')
+    torch.save(dict(meta=meta, state_dict=dict(w=torch.ones(2))), good)
+    for loaded in (_load_checkpoint(good, map_location='cpu'),
+                   torch.load(good, weights_only=True)):
+        assert np.array_equal(loaded['meta']['palette'], meta['palette'])
+        assert loaded['meta']['seed'] == 3
+        assert loaded['meta']['dtype'] == np.dtype('float32')
+    bad = str(tmp_path / 'unexpected.pth')
+    torch.save(dict(meta=dict(obj=Unexpected()), state_dict={}), bad)
+    with pytest.raises(pickle.UnpicklingError, match='Unexpected'):
+        _load_checkpoint(bad, map_location='cpu')
