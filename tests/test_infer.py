@@ -4,15 +4,19 @@ import numpy as np
 import pytest
 import torch
 from conftest import REPO
+from mmcv.transforms import Compose
 from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
 from mmseg.registry import MODELS
 from PIL import Image
 from tools_helpers import VOC_INDUCTIVE, run_tool
 
+from cascade_clip.apis import init_model
 from cascade_clip.apis.inference import (OpenVocabularySegmenter,
                                          legend_lines, segment_images)
-from cascade_clip.visualization import class_colours
+from cascade_clip.models.text_embeddings import encode_class_names
 from cascade_clip.testing import write_tiny_clip
+from cascade_clip.visualization import class_colours
 
 
 @pytest.fixture(scope='module')
@@ -105,3 +109,34 @@ def test_clear_errors(checkpoint, tmp_path):
     torch.save({'state_dict': {}}, paper_like)
     with pytest.raises(ValueError, match='--config'):
         OpenVocabularySegmenter(str(paper_like))
+
+
+def test_labels_are_the_argmax_of_the_models_scores(checkpoint, images):
+    """The labels (and so the shares and pictures) are the argmax of the
+    scores the model gives these classes, computed here apart: their
+    embeddings by the model's text encoder, the image through the config's
+    test pipeline."""
+    names = ['cat', 'grass', 'sky', 'road']
+    segmenter = OpenVocabularySegmenter(
+        checkpoint, templates='single', device='cpu')
+    image = mmcv.imread(str(images / 'wide.jpg'))
+    result = segmenter(image, names)
+
+    model = init_model(None, checkpoint, 'cpu')
+    model.set_classes(
+        encode_class_names(model.text_encoder, names, 'single'))
+    steps = [dict(type='LoadImageFromNDArray')] + [
+        step for step in model.cfg.test_pipeline[1:]
+        if 'LoadAnnotations' not in step['type']
+    ]
+    data = Compose(steps)(dict(img=image))
+    with torch.no_grad():
+        [sample] = model.test_step(pseudo_collate([data]))
+    scores = sample.seg_logits.data
+    assert scores.shape == (4, 120, 200)
+    expected = scores.argmax(0).numpy()
+    assert np.array_equal(result.labels, expected)
+    assert len(np.unique(expected)) > 1  # a labelling worth comparing
+    counts = np.bincount(expected.ravel(), minlength=4)
+    assert list(result.shares.values()) == pytest.approx(
+        list(counts / expected.size))

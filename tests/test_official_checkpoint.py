@@ -11,7 +11,8 @@ from mmengine.logging import MMLogger
 from mmengine.runner.checkpoint import load_checkpoint
 from mmseg.registry import MODELS
 
-from cascade_clip.checkpoint import model_config_from_official
+from cascade_clip.checkpoint import (convert_official_state_dict,
+                                     model_config_from_official)
 
 
 
@@ -92,3 +93,50 @@ def test_converting_a_converted_checkpoint_is_refused(tmp_path, golden_case):
     convert_official_checkpoint(golden_case + '.checkpoint.pth', dst)
     with pytest.raises(ValueError, match='not a checkpoint of the paper'):
         convert_official_checkpoint(dst, str(tmp_path / 'again.pth'))
+
+
+# The paper's decoder layer names, written out from SPEC 4.4 (norm2 follows
+# the cross-attention, norm3 the FFN; self_attn and norm1 are never used),
+# independently of the converter's patterns.
+LAYER_PARTS = {
+    **{f'multihead_attn.{p}.{t}': f'cross_attn.{p}.{t}'
+       for p in ('q', 'k', 'v', 'proj') for t in ('weight', 'bias')},
+    'norm2.weight': 'norm_attn.weight',
+    'norm2.bias': 'norm_attn.bias',
+    'norm3.weight': 'norm_ffn.weight',
+    'norm3.bias': 'norm_ffn.bias',
+    **{f'linear{i}.{t}': f'linear{i}.{t}'
+       for i in (1, 2) for t in ('weight', 'bias')},
+    **{part: None
+       for part in ('self_attn.in_proj_weight', 'self_attn.in_proj_bias',
+                    'self_attn.out_proj.weight', 'self_attn.out_proj.bias',
+                    'norm1.weight', 'norm1.bias')},
+}
+
+
+def expected_name(key):
+    """Our name of a key of the paper's checkpoints (None: dropped)."""
+    if key == 'decode_head.loss_decode.criterion.empty_weight':
+        return None
+    if key.startswith('decode_head.weights_s'):
+        return f'decode_head.nga_weights.{int(key[-1]) - 1}'
+    prefix = 'decode_head.cascade_decoders.'
+    if key.startswith(prefix):
+        decoder, _, layer, part = key[len(prefix):].split('.', 3)
+        renamed = LAYER_PARTS[part]
+        return renamed and f'decode_head.decoders.{decoder}.layers.{layer}.' \
+            f'{renamed}'
+    return key  # backbone, text encoder, q_projs: the same names
+
+
+def test_converter_renames_as_an_independent_key_table(golden_case):
+    state_dict = torch.load(
+        golden_case + '.checkpoint.pth', weights_only=True)['state_dict']
+    converted, dropped = convert_official_state_dict(state_dict)
+    expected = {key: expected_name(key) for key in state_dict}
+    assert sorted(dropped) == sorted(k for k, v in expected.items() if not v)
+    assert set(converted) == {v for v in expected.values() if v}
+    for key, ours in expected.items():
+        if ours:
+            assert converted[ours] is state_dict[key], key
+    assert any('norm3' in k for k in state_dict)  # the table was exercised

@@ -26,6 +26,13 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TINY = osp.join(REPO, 'configs', 'tiny',
                 'cascade-clip_tiny_1xb2-40_voc20-64x64_inductive.py')
 VOC_UNSEEN = {15, 16, 17, 18, 19}
+# Pascal VOC's colours of its classes 1-20 (aeroplane ... tvmonitor), written
+# out rather than read from the palette under test.
+VOC_PALETTE = [[128, 0, 0], [0, 128, 0], [128, 128, 0], [0, 0, 128],
+               [128, 0, 128], [0, 128, 128], [128, 128, 128], [64, 0, 0],
+               [192, 0, 0], [64, 128, 0], [192, 128, 0], [64, 0, 128],
+               [192, 0, 128], [64, 128, 128], [192, 128, 128], [0, 64, 0],
+               [128, 64, 0], [0, 192, 0], [128, 192, 0], [0, 64, 128]]
 
 
 def data_root_options(data_root):
@@ -78,6 +85,8 @@ def test_prediction_pictures(tiny, tmp_path):
     cfg.merge_from_dict(tiny['options'])
     meta = build_split_dataset(cfg, 'val').metainfo
     classes, palette = meta['classes'], np.array(meta['palette'])
+    assert palette.tolist() == VOC_PALETTE
+    assert classes[0] == 'aeroplane' and classes[19] == 'tvmonitor'
     sizes = set()
     assert len(pictures) == 2
     for picture in pictures:
