@@ -8,10 +8,13 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
+from mmengine.config import Config
 from PIL import Image
 from tools_helpers import (COCO_INDUCTIVE, COCO_TO_VOC, VOC_INDUCTIVE,
                            VOC_TRANSDUCTIVE, make_workspace, run_tool,
                            work_dir)
+
+from cascade_clip.checkpoint import model_config_from_official
 
 
 @pytest.fixture(scope='module')
@@ -97,20 +100,29 @@ def test_cross_dataset_evaluation_reports_seen_and_all(workspace):
 
 def test_paper_checkpoint_evaluates_without_conversion(workspace,
                                                       golden_case):
-    """tools/test.py takes an unconverted checkpoint of the paper's code."""
+    """tools/test.py takes an unconverted checkpoint of the paper's code.
+    Every size of the model comes from the golden case (as in the parity
+    tests); the data are the tiny dataset with the case's class count."""
     case = golden_case
     data = torch.load(case + '.pt', weights_only=True)
-    official = data['official_model_cfg']
-    # the golden model's sizes, on the tiny VOC data
-    options = [
-        'model.backbone.input_resolution=' +
-        str(official['backbone']['input_resolution']),
-        'model.backbone.num_prompt_tokens=' +
-        str(official['backbone']['num_tokens']),
-        f'model.text_embeddings={case}.text_embedding.npy',
-    ]
-    result = run_tool(['test.py', VOC_INDUCTIVE, case + '.checkpoint.pth',
-                       '--cfg-options'] + options, workspace)
+    model = model_config_from_official(
+        data['official_model_cfg'],
+        text_embeddings=case + '.text_embedding.npy')
+    datasets = {20: VOC_INDUCTIVE, 171: COCO_INDUCTIVE}
+    num_classes = model['num_classes']
+    assert num_classes in datasets, (
+        f'no tiny dataset with the {num_classes} classes of {case}')
+    cfg = Config.fromfile(datasets[num_classes])
+    cfg.model = dict(model, data_preprocessor=cfg.model.data_preprocessor)
+    cfg.test_evaluator = dict(
+        type='ZeroShotIoUMetric',
+        num_classes=num_classes,
+        seen_classes=model['seen_classes'],
+        unseen_classes=model['unseen_classes'])
+    config = osp.join(workspace, 'golden_case.py')
+    cfg.dump(config)
+    result = run_tool(['test.py', config, case + '.checkpoint.pth'],
+                      workspace)
     log = result.stdout + result.stderr
     assert 'converted a checkpoint of the paper' in log
     assert 'zero-shot summary:' in log
