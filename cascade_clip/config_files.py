@@ -31,7 +31,8 @@ def configs_root() -> str:
 def config_path(config: str) -> str:
     """A config file: ``config`` itself when that file exists, else the same
     name inside :func:`configs_root` (with or without a leading
-    ``configs/``), e.g. ``'tiny/cascade-clip_tiny_1xb2-40_voc20-64x64_inductive.py'``.
+    ``configs/``), e.g.
+    ``'voc/cascade-clip_vit-b16_4xb4-20k_voc20-512x512_inductive.py'``.
 
     Raises:
         FileNotFoundError: the config is in neither place.

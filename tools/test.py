@@ -10,9 +10,10 @@ import argparse
 
 from mmengine.runner import Runner
 
-from cascade_clip.apis import init_cpu_distributed, parse_eval, test_config
+from cascade_clip.apis import parse_eval, test_config
 from cascade_clip.apis.cli import (add_cfg_options, add_launcher,
                                    parse_launch_args)
+from cascade_clip.engine import init_cpu_distributed
 
 
 def parse_args():

@@ -8,9 +8,10 @@ import argparse
 
 from mmengine.runner import Runner
 
-from cascade_clip.apis import init_cpu_distributed, train_config
+from cascade_clip.apis import train_config
 from cascade_clip.apis.cli import (add_cfg_options, add_launcher,
                                    parse_launch_args)
+from cascade_clip.engine import init_cpu_distributed
 
 
 def parse_args():

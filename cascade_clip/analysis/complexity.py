@@ -157,9 +157,10 @@ def model_complexity(model: nn.Module,
         ``shape``, ``model`` (class name), ``params`` (see
         :func:`count_parameters`), ``flops`` (see :func:`count_flops`, or
         ``None``) and ``paper``: ``None``, or for Cascade-CLIP ``unused``
-        (see ``CascadeHead.paper_unused_parameters``), ``total``/``trainable`` (the
-        counts the paper's code would give: ours plus its unused decoder
-        parameters) and ``reported`` (:data:`PAPER_COCO_PARAMS`).
+        (see ``CascadeHead.paper_unused_parameters``),
+        ``total``/``trainable`` (the counts the paper's code would give:
+        ours plus its unused decoder parameters) and ``reported``
+        (:data:`PAPER_COCO_PARAMS`).
     """
     shape = tuple(int(s) for s in shape)
     if len(shape) == 1:

@@ -30,18 +30,6 @@ def _load(config: str, cfg_options: Optional[dict], launcher: str,
     return cfg
 
 
-def init_cpu_distributed(launcher: str) -> None:
-    """Starts a gloo process group for a torchrun launch without GPUs.
-
-    mmengine's own start-up selects a CUDA device first, which fails on a
-    machine without one; with the group already started it skips that.
-    """
-    import torch.distributed as dist
-    if (launcher == 'pytorch' and not torch.cuda.is_available()
-            and not dist.is_initialized()):
-        dist.init_process_group(backend='gloo')
-
-
 def _metrics(evaluator) -> list:
     """The metric configs of an evaluator config (one or a list)."""
     return evaluator if isinstance(evaluator, list) else [evaluator]

@@ -9,6 +9,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from torch import nn
 
+from ..checkpoint import config_from_checkpoint
 from ..config_files import config_path
 
 
@@ -31,24 +32,6 @@ def load_config(config: Union[str, Config],
         cfg.merge_from_dict(cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     return cfg
-
-
-def config_from_checkpoint(checkpoint: str) -> Config:
-    """The training config stored in a checkpoint written by the runner.
-
-    Raises:
-        ValueError: the checkpoint stores none (e.g. one of the paper's);
-            then the config file must be given.
-    """
-    meta = torch.load(
-        checkpoint, map_location='cpu', weights_only=True,
-        mmap=True).get('meta') or {}
-    text = meta.get('cfg')
-    if not isinstance(text, str):
-        raise ValueError(f'{checkpoint} stores no config (only checkpoints '
-                         'written by this project\'s training do); give the '
-                         'config file too (--config)')
-    return Config.fromstring(text, file_format='.py')
 
 
 def init_model(config: Union[str, Config, None],

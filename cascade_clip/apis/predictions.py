@@ -14,7 +14,7 @@ from mmengine.dataset import pseudo_collate
 from PIL import Image
 
 from ..datasets.build import build_split_dataset
-from ..visualization import compose_picture
+from ..visualization import compose_picture, resize_labels
 from .model import init_model, load_config
 
 
@@ -37,15 +37,6 @@ class PredictionPicture:
     legend: List[str] = field(default_factory=list)
     gt_classes: List[int] = field(default_factory=list)
     pred_classes: List[int] = field(default_factory=list)
-
-
-def _label_at(label: np.ndarray, shape: Tuple[int, int]) -> np.ndarray:
-    """A label map resized (nearest) to ``shape`` if it is not that size."""
-    if label.shape == tuple(shape):
-        return label
-    return mmcv.imresize(
-        label.astype(np.uint8), (shape[1], shape[0]),
-        interpolation='nearest')
 
 
 def _class_ids(label: np.ndarray, ignore_index: int) -> List[int]:
@@ -105,9 +96,9 @@ def visualize_predictions(config: Union[str, Config],
         img_path = sample.img_path
         image = mmcv.imread(img_path, channel_order='rgb')
         shape = image.shape[:2]
-        pred = _label_at(sample.pred_sem_seg.data[0].cpu().numpy(), shape)
+        pred = resize_labels(sample.pred_sem_seg.data[0].cpu().numpy(), shape)
         if 'gt_sem_seg' in sample:
-            gt = _label_at(sample.gt_sem_seg.data[0].cpu().numpy(), shape)
+            gt = resize_labels(sample.gt_sem_seg.data[0].cpu().numpy(), shape)
         else:
             gt = np.full(shape, model.ignore_index, np.uint8)
         canvas, entries = compose_picture(image, gt, pred, class_names,

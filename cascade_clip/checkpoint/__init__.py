@@ -4,10 +4,12 @@ from .clip_weights import (DEFAULT_CLIP_PATH, VIT_B_16_URL, CLIPWeightsError,
 from .official import (convert_official_checkpoint,
                        convert_official_state_dict, is_official_state_dict,
                        model_config_from_official)
+from .stored_config import config_from_checkpoint
 
 __all__ = [
     'DEFAULT_CLIP_PATH', 'VIT_B_16_URL', 'CLIPWeightsError',
-    'clip_tower_weights', 'read_clip_weights', 'text_encoder_config', 'convert_official_checkpoint',
+    'clip_tower_weights', 'read_clip_weights', 'text_encoder_config',
+    'config_from_checkpoint', 'convert_official_checkpoint',
     'convert_official_state_dict', 'is_official_state_dict',
     'model_config_from_official'
 ]

@@ -1,10 +1,10 @@
 """The tiny model of the tests and the demo, and tiny random CLIPs written
 in the formats of the real weight files.
 
-The tiny model is defined once, in ``configs/_base_/models/cascade_clip_tiny.py``
-(applied by the configs in ``configs/tiny/``); :func:`tiny_model_config`
-reads it from there and :func:`tiny_clip_sizes` gives the CLIP that fits
-it. The CLIPs let tests and the demo exercise the real loading code without
+The tiny model is defined once, in
+``configs/_base_/models/cascade_clip_tiny.py`` (applied by the configs in
+``configs/tiny/``); :func:`tiny_model_config` reads it from there and
+:func:`tiny_clip_sizes` gives the CLIP that fits it. The CLIPs let tests and the demo exercise the real loading code without
 downloading OpenAI's ``ViT-B-16.pt``: the module below has the same
 attribute tree as OpenAI's CLIP, so its state dict has the same key names,
 and :func:`write_tiny_clip` saves it as a TorchScript archive (like

@@ -6,12 +6,13 @@ from .iou_chart import (MAX_VERTICAL_BARS, MISSING_COLOUR, OTHER_COLOUR,
 from .pictures import (CAPTIONS, UNSEEN_MARK, StripLayout, class_colours,
                        colorize, compose_picture, draw_overlay, fit_text,
                        legend_entries, legend_strip_height, load_font,
-                       save_label_pictures)
+                       resize_labels, save_label_pictures)
 
 __all__ = [
     'CAPTIONS', 'UNSEEN_MARK', 'StripLayout', 'class_colours', 'colorize',
     'compose_picture', 'draw_overlay', 'fit_text', 'legend_entries',
-    'legend_strip_height', 'load_font', 'save_label_pictures',
+    'legend_strip_height', 'load_font', 'resize_labels',
+    'save_label_pictures',
     'MAX_VERTICAL_BARS',
     'MISSING_COLOUR', 'OTHER_COLOUR', 'SEEN_COLOUR', 'UNSEEN_COLOUR',
     'IoUChart', 'chart_title', 'draw_iou_chart', 'plot_iou_chart',

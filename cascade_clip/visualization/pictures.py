@@ -8,6 +8,7 @@ import os.path as osp
 from dataclasses import dataclass
 from typing import List, Sequence, Tuple
 
+import mmcv
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
@@ -90,6 +91,15 @@ def fit_text(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> str:
     while text and draw.textlength(text + '…', font=font) > width:
         text = text[:-1]
     return text + '…' if text else ''
+
+
+def resize_labels(labels: np.ndarray, shape: Tuple[int, int]) -> np.ndarray:
+    """A label map resized (nearest) to ``shape`` if it is not that size."""
+    if labels.shape == tuple(shape):
+        return labels
+    return mmcv.imresize(
+        labels.astype(np.uint8), (shape[1], shape[0]),
+        interpolation='nearest')
 
 
 def legend_entries(class_ids: Sequence[int], class_names: Sequence[str],
