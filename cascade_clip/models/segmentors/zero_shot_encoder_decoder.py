@@ -133,7 +133,8 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
             raise ValueError('without `class_names`, the class embeddings '
                              'need a `text_embeddings` .npy file')
         self.register_buffer('class_embeddings', None, persistent=False)
-        self._given_embeddings: Optional[Tensor] = None
+        # embeddings given to set_classes (kept when the cache is emptied)
+        self.register_buffer('_given_embeddings', None, persistent=False)
         self._embeddings_source: Optional[str] = None
         self._use_split(
             ZeroShotSplit.build(class_names, num_classes, seen_classes,
@@ -217,10 +218,13 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
         embeddings = None
         if isinstance(classes, Tensor):
             embeddings, names = classes.detach().float(), None
-            if embeddings.ndim != 2:
-                raise ValueError('class embeddings must be (K, C), got shape '
-                                 f'{tuple(embeddings.shape)}')
-            count = embeddings.shape[0]
+            dim = self.decode_head.embed_dims
+            count = len(embeddings) if embeddings.ndim else 0
+            if embeddings.ndim != 2 or embeddings.shape[1] != dim:
+                raise ValueError(
+                    f'the given embeddings have shape '
+                    f'{tuple(embeddings.shape)}; the model needs ({count}, '
+                    f'{dim}) (num_classes, embed_dims)')
         else:
             names = resolve_class_names(classes)
             check_open_vocabulary(names)
@@ -239,7 +243,6 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
         self.text_embeddings_file = None
         self._use_split(split)
         if embeddings is not None:
-            self._check_embeddings(embeddings, 'the given embeddings')
             self._given_embeddings = embeddings.to(self.device)
             self._reset_class_embeddings()
 
