@@ -50,17 +50,19 @@ def batch(indices):
     return dict(inputs=[images[i] for i in indices], data_samples=samples)
 
 
-def one_process() -> dict:
-    """The weights after one step on both images."""
-    model, optim_wrapper = build()
-    model.train_step(batch([0, 1]), optim_wrapper)
-    return model.state_dict()
-
-
-def rank_step(rank: int, world_size: int, init_file: str, out: str) -> None:
-    """Rank ``rank`` steps on image ``rank``; rank 0 saves the weights."""
+def rank_step(rank: int, world_size: int, folder: str) -> None:
+    """Rank ``rank`` steps on image ``rank`` in a gloo group and rank 0
+    saves the weights (``two.pth``); before that, outside the group, rank 0
+    steps on both images alone (``one.pth``) and rank 1 saves the initial
+    weights (``before.pth``)."""
+    if rank == 0:
+        model, optim_wrapper = build()
+        model.train_step(batch([0, 1]), optim_wrapper)
+        torch.save(model.state_dict(), f'{folder}/one.pth')
+    else:
+        torch.save(build()[0].state_dict(), f'{folder}/before.pth')
     dist.init_process_group(
-        'gloo', init_method=f'file://{init_file}', rank=rank,
+        'gloo', init_method=f'file://{folder}/init', rank=rank,
         world_size=world_size)
     try:
         model, optim_wrapper = build()
@@ -68,6 +70,6 @@ def rank_step(rank: int, world_size: int, init_file: str, out: str) -> None:
             module=model, find_unused_parameters=True)
         wrapped.train_step(batch([rank]), optim_wrapper)
         if rank == 0:
-            torch.save(model.state_dict(), out)
+            torch.save(model.state_dict(), f'{folder}/two.pth')
     finally:
         dist.destroy_process_group()

@@ -48,15 +48,14 @@ def test_two_processes_of_one_image_step_like_one_process_of_two(tmp_path):
     """The mask loss divides the class count summed over the processes by
     the world size, so that DDP's gradient average equals one process's
     gradient of the whole batch."""
-    out = str(tmp_path / 'rank0.pth')
     torch.multiprocessing.start_processes(
         distributed_step.rank_step,
-        args=(2, str(tmp_path / 'init'), out),
+        args=(2, str(tmp_path)),
         nprocs=2,
-        start_method='fork')
-    two = torch.load(out, weights_only=True)
-    one = distributed_step.one_process()
-    before = distributed_step.build()[0].state_dict()
+        start_method='spawn')  # a fork of the test process may hang
+    one, two, before = (torch.load(tmp_path / f'{name}.pth',
+                                   weights_only=True)
+                        for name in ('one', 'two', 'before'))
     moved = [k for k in one if not torch.equal(one[k], before[k])]
     assert 'decode_head.q_projs.0.weight' in moved
     assert 'backbone.prompt_embeddings' in moved
