@@ -29,7 +29,10 @@ def test_every_config_builds_its_model():
     for path in CONFIGS:
         cfg = Config.fromfile(path)
         cfg.model.pretrained = None
-        model = MODELS.build(cfg.model)
+        if '/tiny/' in path:
+            model = MODELS.build(cfg.model)
+        else:  # every constructor runs, without allocating ViT-B/16 weights
+            model = build_on_meta(cfg.model)
         assert model.num_classes == len(model.class_names), path
         for loader in ('train_dataloader', 'val_dataloader',
                        'test_dataloader'):
