@@ -23,6 +23,7 @@ setup(
     long_description_content_type='text/markdown',
     python_requires='>=3.10',
     packages=find_packages(include=['cascade_clip', 'cascade_clip.*']),
+    package_data={'cascade_clip.datasets': ['class_lists/*']},
     install_requires=read_requirements(),
     extras_require={'tests': ['pytest']},
 )

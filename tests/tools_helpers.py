@@ -4,7 +4,10 @@ import os.path as osp
 import subprocess
 import sys
 
+import torch
 from conftest import REPO
+from mmengine.config import Config
+from mmseg.registry import MODELS
 
 from cascade_clip.testing import make_coco_stuff171, make_voc20, write_tiny_clip
 
@@ -56,3 +59,15 @@ def run_tool(args, cwd, check=True, timeout=600, env=None):
 
 def work_dir(root: str, config: str) -> str:
     return osp.join(root, 'work_dirs', osp.splitext(osp.basename(config))[0])
+
+
+def write_checkpoint(config: str, path: str, seed: int = 0) -> str:
+    """A checkpoint of ``config``'s model with random weights (no training),
+    in the format the training tool writes; for tests of the test tool."""
+    cfg = Config.fromfile(config)
+    torch.manual_seed(seed)
+    model = MODELS.build(dict(cfg.model, pretrained=None))
+    model.init_weights()
+    os.makedirs(osp.dirname(path) or '.', exist_ok=True)
+    torch.save(dict(meta=dict(), state_dict=model.state_dict()), path)
+    return path

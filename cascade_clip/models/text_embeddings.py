@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..datasets.splits import ZERO_SHOT_SPLITS
+from ..datasets.class_names import DATASET_CLASSES, read_class_names
 
 SINGLE_TEMPLATE = ('a photo of a {}', )
 MULTI_TEMPLATES = (
@@ -33,19 +33,19 @@ TEMPLATES = {'single': SINGLE_TEMPLATE, 'multi': MULTI_TEMPLATES}
 
 
 def resolve_class_names(class_names: Union[str, Sequence[str]]) -> List[str]:
-    """Class names from a list, the name of a zero-shot setting
-    (``'voc20'``, ``'context59'``, ``'coco_stuff171'``) or a text file with one
-    name per line (blank lines skipped)."""
+    """Class names from a list, the name of a dataset's class list
+    (``'voc20'``, ``'context59'``, ``'coco_stuff171'``, ``'voc21'``,
+    ``'ade20k150'``, ``'ade20k847'``, ``'pascal_context459'``) or a text file
+    with one name per line (blank lines skipped, no name twice)."""
     if not isinstance(class_names, str):
         return [str(name) for name in class_names]
-    if class_names in ZERO_SHOT_SPLITS:
-        return list(ZERO_SHOT_SPLITS[class_names]['classes'])
+    if class_names in DATASET_CLASSES:
+        return list(DATASET_CLASSES[class_names])
     if osp.isfile(class_names):
-        with open(class_names) as f:
-            return [line.strip() for line in f if line.strip()]
+        return read_class_names(class_names)
     raise ValueError(
         f'class_names {class_names!r} is neither a known setting '
-        f'({sorted(ZERO_SHOT_SPLITS)}) nor a text file of class names')
+        f'({sorted(DATASET_CLASSES)}) nor a text file of class names')
 
 
 def check_open_vocabulary(class_names: Sequence[str]) -> None:
