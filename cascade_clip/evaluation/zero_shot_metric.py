@@ -2,7 +2,7 @@
 import json
 import operator
 import os.path as osp
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmengine.logging import print_log
@@ -13,6 +13,7 @@ from prettytable import PrettyTable
 from ..engine.atomic_backend import write_atomic
 
 JSON_NAME = 'zero_shot_metrics.json'
+ClassRef = Union[int, str]  # a class id or a class name
 _TABLE_TITLES = (('seen', 'seen classes'), ('unseen', 'unseen classes'),
                  (None, 'classes in neither split'))
 
@@ -27,17 +28,24 @@ class ZeroShotIoUMetric(IoUMetric):
     ``hIoU = 2 * S * U / (S + U)`` (0 when ``S + U == 0``). Means leave out
     classes whose value is NaN (absent from both labels and predictions).
 
-    Class ids index ``dataset_meta['classes']``. Ids that repeat, that are both
-    seen and unseen, or that are negative are rejected at construction; ids
-    past the last class as soon as the dataset's classes are known. A class
-    in neither split counts only in ``mIoU``, ``mAcc`` and ``aAcc``.
+    Classes are given as ids, which index ``dataset_meta['classes']``, or as
+    names from that list. Ids or names that repeat, that are both seen and
+    unseen, or that are negative are rejected at construction; ids past the
+    last class and unknown names as soon as the dataset's classes are known.
+    A class in neither split counts only in ``mIoU``, ``mAcc`` and ``aAcc``.
+
+    With ``class_split=False`` (a dataset without a seen/unseen split, as in
+    cross-dataset evaluation) the report has no split at all: ``aAcc``,
+    ``mIoU`` and ``mAcc`` over all classes, one table titled "all classes",
+    and no class labelled seen.
 
     Args:
-        seen_classes: Ids of the seen classes; by default every class that is
-            not unseen (also what cross-dataset evaluation needs).
-        unseen_classes: Ids of the unseen classes; empty for cross-dataset
-            evaluation, which then reports neither ``mIoU_unseen`` nor
-            ``hIoU``.
+        seen_classes: Ids or names of the seen classes; by default every
+            class that is not unseen.
+        unseen_classes: Ids or names of the unseen classes; without any, the
+            report has neither ``mIoU_unseen`` nor ``hIoU``.
+        class_split: ``False`` for a dataset without a seen/unseen split
+            (then ``seen_classes`` and ``unseen_classes`` must be empty).
         json_dir: If set, the summary and per-class results are also written
             to ``json_dir/zero_shot_metrics.json``.
         ignore_index: Label value left out of the evaluation.
@@ -52,8 +60,9 @@ class ZeroShotIoUMetric(IoUMetric):
     """
 
     def __init__(self,
-                 seen_classes: Optional[Sequence[int]] = None,
-                 unseen_classes: Sequence[int] = (),
+                 seen_classes: Optional[Sequence[ClassRef]] = None,
+                 unseen_classes: Sequence[ClassRef] = (),
+                 class_split: bool = True,
                  json_dir: Optional[str] = None,
                  ignore_index: int = 255,
                  nan_to_num: Optional[int] = None,
@@ -65,9 +74,15 @@ class ZeroShotIoUMetric(IoUMetric):
         self.unseen_classes = _class_ids(unseen_classes, 'unseen_classes')
         self.seen_classes = (None if seen_classes is None else _class_ids(
             seen_classes, 'seen_classes'))
-        both = sorted(set(self.seen_classes or ()) & set(self.unseen_classes))
+        both = sorted(set(self.seen_classes or ()) & set(self.unseen_classes),
+                      key=str)
         if both:
             raise ValueError(f'class ids {both} are both seen and unseen')
+        self.class_split = class_split
+        if not class_split and (self.seen_classes or self.unseen_classes):
+            raise ValueError('class_split=False reports all classes without '
+                             'a seen/unseen split; leave seen_classes and '
+                             'unseen_classes out')
         self.json_dir = json_dir
         super().__init__(
             ignore_index=ignore_index,
@@ -88,28 +103,40 @@ class ZeroShotIoUMetric(IoUMetric):
     def dataset_meta(self, dataset_meta: Optional[dict]) -> None:
         # Checked here so that a wrong id fails before the test loop runs.
         if dataset_meta is not None and 'classes' in dataset_meta:
-            self.class_splits(len(dataset_meta['classes']))
+            self.class_splits(len(dataset_meta['classes']),
+                              dataset_meta['classes'])
         self._dataset_meta = dataset_meta
 
-    def class_splits(self, num_classes: int) -> Tuple[List[int], List[int]]:
-        """The seen and unseen class ids for a dataset of ``num_classes``.
+    def class_splits(
+        self,
+        num_classes: int,
+        class_names: Optional[Sequence[str]] = None
+    ) -> Tuple[List[int], List[int]]:
+        """The seen and unseen class ids for a dataset of ``num_classes``
+        (whose names, when classes are given by name, are ``class_names``).
+        Both are empty with ``class_split=False``.
 
         Raises:
-            ValueError: If an id is not a class of the dataset.
+            ValueError: If an id or a name is not a class of the dataset.
         """
-        unseen = list(self.unseen_classes)
+        if not self.class_split:
+            return [], []
+        unseen = _resolve_names(self.unseen_classes, class_names,
+                                'unseen_classes')
         if self.seen_classes is None:
-            seen = [
-                i for i in range(num_classes) if i not in self.unseen_classes
-            ]
+            seen = [i for i in range(num_classes) if i not in unseen]
         else:
-            seen = list(self.seen_classes)
+            seen = _resolve_names(self.seen_classes, class_names,
+                                  'seen_classes')
         for name, ids in (('seen_classes', seen), ('unseen_classes', unseen)):
             bad = [i for i in ids if i >= num_classes]
             if bad:
                 raise ValueError(f'{name} {bad} are not classes of a dataset '
                                  f'with {num_classes} classes (ids 0 to '
                                  f'{num_classes - 1})')
+        both = sorted(set(seen) & set(unseen))
+        if both:
+            raise ValueError(f'class ids {both} are both seen and unseen')
         return seen, unseen
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
@@ -126,7 +153,7 @@ class ZeroShotIoUMetric(IoUMetric):
             print_log(f'results are saved to {self.output_dir}', 'current')
             return {}
         class_names = list(self.dataset_meta['classes'])
-        seen, unseen = self.class_splits(len(class_names))
+        seen, unseen = self.class_splits(len(class_names), class_names)
         intersect, union, pred_area, label_area = (
             sum(areas) for areas in zip(*results))
         per_class = self.total_area_to_metrics(intersect, union, pred_area,
@@ -139,8 +166,9 @@ class ZeroShotIoUMetric(IoUMetric):
             'aAcc': _percent(per_class['aAcc']),
             'mIoU': _percent(_nanmean(iou)),
             'mAcc': _percent(_nanmean(acc)),
-            'mIoU_seen': _percent(s),
         }
+        if self.class_split:
+            metrics['mIoU_seen'] = _percent(s)
         if unseen:
             metrics['mIoU_unseen'] = _percent(u)
             harmonic = 0.0 if s + u == 0 else 2 * s * u / (s + u)
@@ -159,7 +187,7 @@ class ZeroShotIoUMetric(IoUMetric):
                 IoU=_percent(iou[i]),
                 Acc=_percent(acc[i])) for i, name in enumerate(class_names)
         ]
-        self._log_tables(rows, metrics)
+        self._log_tables(rows, metrics, self.class_split)
         if self.json_dir is not None:
             write_json_atomic(
                 osp.join(self.json_dir, JSON_NAME),
@@ -171,9 +199,13 @@ class ZeroShotIoUMetric(IoUMetric):
         return metrics
 
     @staticmethod
-    def _log_tables(rows: List[dict], metrics: Dict[str, float]) -> None:
-        """Prints per-class tables for each split and the summary table."""
-        for split, title in _TABLE_TITLES:
+    def _log_tables(rows: List[dict],
+                    metrics: Dict[str, float],
+                    class_split: bool = True) -> None:
+        """Prints per-class tables for each split (one of all classes
+        without a split) and the summary table."""
+        titles = _TABLE_TITLES if class_split else ((None, 'all classes'), )
+        for split, title in titles:
             split_rows = [r for r in rows if r['split'] == split]
             if not split_rows:
                 continue
@@ -199,20 +231,39 @@ def write_json_atomic(path: str, payload: dict) -> None:
     write_atomic(text + '\n', path)
 
 
-def _class_ids(ids: Sequence[int], name: str) -> Tuple[int, ...]:
-    """Checks that class ids are distinct non-negative integers."""
+def _class_ids(ids: Sequence[ClassRef], name: str) -> Tuple[ClassRef, ...]:
+    """Checks that classes are distinct non-negative integer ids or
+    names."""
     try:
-        ids = tuple(operator.index(i) for i in ids)
+        ids = tuple(i if isinstance(i, str) else operator.index(i)
+                    for i in ids)
     except TypeError:
-        raise ValueError(
-            f'{name} must be integer class ids, got {ids!r}') from None
-    repeated = sorted({i for i in ids if ids.count(i) > 1})
+        raise ValueError(f'{name} must be integer class ids or class names, '
+                         f'got {ids!r}') from None
+    repeated = sorted({i for i in ids if ids.count(i) > 1}, key=str)
     if repeated:
         raise ValueError(f'{name} repeats class ids {repeated}')
-    negative = [i for i in ids if i < 0]
+    negative = [i for i in ids if not isinstance(i, str) and i < 0]
     if negative:
         raise ValueError(f'{name} {negative} are not class ids (negative)')
     return ids
+
+
+def _resolve_names(ids: Sequence[ClassRef],
+                   class_names: Optional[Sequence[str]],
+                   name: str) -> List[int]:
+    """Class ids for ids or names of the dataset's classes."""
+    names = [i for i in ids if isinstance(i, str)]
+    if names and class_names is None:
+        raise ValueError(f'{name} names classes ({names}), but the '
+                         'dataset\'s class names are not known')
+    position = {c: k for k, c in enumerate(class_names or ())}
+    unknown = [n for n in names if n not in position]
+    if unknown:
+        raise ValueError(f'{name} {unknown} are not class names of the '
+                         f'dataset (it has {len(position)} classes: '
+                         f'{list(position)[:10]}...)')
+    return [position[i] if isinstance(i, str) else i for i in ids]
 
 
 def _percent(value: float) -> float:

@@ -38,6 +38,27 @@ def sliding_windows(height: int, width: int, crop: Tuple[int, int],
             for x1, x2 in starts(width, crop[1], stride[1])]
 
 
+def _class_indices(classes: Sequence[Union[int, str]],
+                   class_names: Optional[Sequence[str]],
+                   what: str) -> List[int]:
+    """Class indices for indices or names of ``class_names``."""
+    indices = []
+    for item in classes:
+        if not isinstance(item, str):
+            indices.append(int(item))
+        elif class_names is None:
+            raise ValueError(f'{what} names the class {item!r}, but the '
+                             'model has no class_names')
+        elif item not in class_names:
+            raise ValueError(
+                f'{what} names {item!r}, which is not one of the '
+                f'{len(class_names)} class_names ({list(class_names[:10])}'
+                f'{"..." if len(class_names) > 10 else ""})')
+        else:
+            indices.append(list(class_names).index(item))
+    return indices
+
+
 @MODELS.register_module()
 class ZeroShotEncoderDecoder(BaseSegmentor):
     """Zero-shot segmentor: CLIP image encoder, class text embeddings and a
@@ -76,9 +97,10 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
         num_classes: Number of classes, when ``class_names`` is not given.
         text_embeddings: ``.npy`` file of ``(num_classes, C)`` embeddings.
         prompt_templates: ``'single'``, ``'multi'`` or a list of templates.
-        seen_classes: Indices of the seen classes (default: all that are not
-            unseen).
-        unseen_classes: Indices of the unseen classes (default: none).
+        seen_classes: Indices (or names) of the seen classes (default: all
+            that are not unseen).
+        unseen_classes: Indices (or names) of the unseen classes (default:
+            none).
         self_training: Transductive training with pseudo-labels.
         pretrained: CLIP weight file (``ViT-B-16.pt``) for both towers.
         train_cfg: Unused, for mmseg compatibility.
@@ -141,10 +163,11 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
         self.class_names = class_names
         self.num_classes = num_classes
         all_ids = range(num_classes)
-        unseen = [] if unseen is None else [int(i) for i in unseen]
+        unseen = [] if unseen is None else _class_indices(
+            unseen, class_names, 'unseen_classes')
         if seen is None:
             seen = [i for i in all_ids if i not in set(unseen)]
-        seen = [int(i) for i in seen]
+        seen = _class_indices(seen, class_names, 'seen_classes')
         for name, ids in (('seen_classes', seen), ('unseen_classes', unseen)):
             outside = [i for i in ids if not 0 <= i < num_classes]
             if outside:
