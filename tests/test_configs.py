@@ -6,7 +6,7 @@ import pytest
 import torch
 from conftest import REPO
 from mmengine.config import Config
-from mmseg.registry import MODELS
+from mmseg.registry import DATASETS, MODELS
 
 CONFIGS = sorted(
     path for path in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
@@ -146,17 +146,37 @@ def test_paper_hyper_parameters(setting):
         assert f"_base_ = './{inductive}'" in f.read()
 
 
-@pytest.mark.parametrize('target,classes,templates',
-                         [('voc20', 20, 'single'),
-                          ('context59', 59, 'multi')])
-def test_cross_dataset_configs(target, classes, templates):
+@pytest.mark.parametrize('target,classes,templates,ignore',
+                         [('voc20', 20, 'single', 255),
+                          ('context59', 59, 'multi', 255),
+                          ('voc21', 21, 'single', 255),
+                          ('ade20k150', 150, 'multi', 255),
+                          ('ade20k847', 847, 'multi', 65535),
+                          ('pascal-context459', 459, 'multi', 65535)])
+def test_cross_dataset_configs(target, classes, templates, ignore):
     cfg = config(f'cross_dataset/cascade-clip_vit-b16_coco-stuff171-to-'
                  f'{target}-512x512.py')
     assert cfg.model.unseen_classes == []
-    assert cfg.test_evaluator.unseen_classes == []
+    assert cfg.test_evaluator.get('unseen_classes', []) == []
+    # no seen/unseen split on the target: all classes, none called seen
+    assert cfg.test_evaluator.class_split is False
+    assert cfg.test_evaluator.get('ignore_index', 255) == ignore
     assert cfg.model.backbone.num_prompt_tokens == 50
     assert cfg.model.prompt_templates == templates
-    assert build_on_meta(cfg.model).num_classes == classes
+    model = build_on_meta(cfg.model)
+    assert model.num_classes == classes
+    dataset = DATASETS.get(cfg.test_dataloader.dataset.type)
+    assert list(model.class_names) == list(dataset.METAINFO['classes'])
+    if target == 'context59':
+        return  # no tiny copy
+    # the tiny copy of the config reads the tiny data in the same layout
+    tiny = config(f'tiny/cascade-clip_tiny_coco-stuff171-to-{target}-'
+                  '64x64.py')
+    assert tiny.test_dataloader.dataset.type == (
+        cfg.test_dataloader.dataset.type)
+    assert tiny.test_dataloader.dataset.data_prefix == (
+        cfg.test_dataloader.dataset.data_prefix)
+    assert tiny.test_evaluator == cfg.test_evaluator
 
 
 def test_single_decoder_baselines_use_the_last_map_only():

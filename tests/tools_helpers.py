@@ -30,12 +30,13 @@ def make_workspace(root: str, coco: bool = False) -> str:
     return root
 
 
-def run_tool(args, cwd, check=True, timeout=600, env=None):
-    """Runs ``python tools/<args[0]> args[1:]`` (or a shell script) in
-    ``cwd``; on failure the assertion shows the tool's output."""
+def _command(args):
     script = osp.join(REPO, 'tools', args[0])
-    command = (['bash', script] if script.endswith('.sh') else
-               [sys.executable, script]) + [str(a) for a in args[1:]]
+    return (['bash', script] if script.endswith('.sh') else
+            [sys.executable, script]) + [str(a) for a in args[1:]]
+
+
+def _environment(env=None):
     # Scripts that call `python` get this interpreter (the venv's, also
     # when the venv is not activated).
     full_env = dict(
@@ -43,18 +44,61 @@ def run_tool(args, cwd, check=True, timeout=600, env=None):
         PYTHONUNBUFFERED='1',
         PATH=osp.dirname(sys.executable) + os.pathsep + os.environ['PATH'])
     full_env.update(env or {})
+    return full_env
+
+
+def _check(command, result):
+    assert result.returncode == 0, (
+        f'{" ".join(command)} failed ({result.returncode}):\n'
+        f'{result.stdout[-4000:]}\n{result.stderr[-4000:]}')
+
+
+def run_tool(args, cwd, check=True, timeout=600, env=None):
+    """Runs ``python tools/<args[0]> args[1:]`` (or a shell script) in
+    ``cwd``; on failure the assertion shows the tool's output."""
+    command = _command(args)
     result = subprocess.run(
         command,
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=full_env)
+        env=_environment(env))
     if check:
-        assert result.returncode == 0, (
-            f'{" ".join(command)} failed ({result.returncode}):\n'
-            f'{result.stdout[-4000:]}\n{result.stderr[-4000:]}')
+        _check(command, result)
     return result
+
+
+def run_tools(runs, check=True, timeout=600):
+    """Runs several tools at once (``runs``: ``(args, cwd)`` pairs, as
+    :func:`run_tool` takes them) and returns their results in order; the
+    machine's cores then share the start-up (imports) of the tools."""
+    started = []
+    for args, cwd in runs:
+        command = _command(args)
+        started.append((command,
+                        subprocess.Popen(
+                            command,
+                            cwd=cwd,
+                            stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE,
+                            text=True,
+                            env=_environment())))
+    results = []
+    try:
+        for command, process in started:
+            stdout, stderr = process.communicate(timeout=timeout)
+            result = subprocess.CompletedProcess(command, process.returncode,
+                                                 stdout, stderr)
+            if check:
+                _check(command, result)
+            results.append(result)
+    finally:
+        for _, process in started:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    return results
 
 
 def work_dir(root: str, config: str) -> str:
