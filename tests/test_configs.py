@@ -8,17 +8,25 @@ from conftest import REPO
 from mmengine.config import Config
 from mmseg.registry import DATASETS, MODELS
 
+from cascade_clip.testing.datasets import CUSTOM_CLASSES
+
 CONFIGS = sorted(
     path for path in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
                                recursive=True) if '_base_' not in path)
 
 
-def test_every_config_builds_its_model():
+def test_every_config_builds_its_model(tmp_path):
     assert len(CONFIGS) > 0
+    # The custom-dataset configs read their classes from the dataset's
+    # classes.txt, which is not in the repository: give them one.
+    class_file = tmp_path / 'classes.txt'
+    class_file.write_text('\n'.join(CUSTOM_CLASSES) + '\n')
     built = 0
     for path in CONFIGS:
         cfg = Config.fromfile(path)
         cfg.model.pretrained = None
+        if str(cfg.model.class_names).endswith('classes.txt'):
+            cfg.model.class_names = str(class_file)
         model = MODELS.build(cfg.model)
         assert model.num_classes == len(model.class_names), path
         built += 1
@@ -208,3 +216,25 @@ def test_default_freezing_trains_exactly_the_prompts_and_the_head():
     # q_projs, NGA weights, 3 decoders x 3 layers x (q k v proj linear1
     # linear2 norm_attn norm_ffn) x (weight, bias)
     assert len(head) == 3 * 2 + 2 + 3 * 3 * 16
+
+
+def test_custom_template_and_its_tiny_copy():
+    """The template names its unseen classes once, for the model and the
+    metric, and reads its classes from the dataset's classes.txt."""
+    for path, root in (
+        ('custom/cascade-clip_vit-b16_1xb4-20k_custom-512x512_inductive.py',
+         'data/my_dataset'),
+        ('tiny/cascade-clip_tiny_1xb2-20_custom-64x64_inductive.py',
+         'data/tiny/my_dataset')):
+        cfg = config(path)
+        assert cfg.model.class_names == root + '/classes.txt'
+        assert cfg.model.unseen_classes == ['car', 'tree']
+        assert cfg.test_evaluator.unseen_classes == ['car', 'tree']
+        for loader in ('train_dataloader', 'val_dataloader'):
+            dataset = cfg[loader].dataset
+            assert dataset.type == 'CustomZeroShotDataset'
+            assert (dataset.data_root, dataset.classes) == (root,
+                                                            'classes.txt')
+    model = build_on_meta(
+        dict(cfg.model, class_names=list(CUSTOM_CLASSES)))
+    assert model.unseen_classes == [3, 5]
