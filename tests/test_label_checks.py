@@ -12,7 +12,7 @@ from mmengine.logging import MMLogger
 from mmseg.registry import DATASETS
 from mmseg.utils import register_all_modules
 from PIL import Image
-from tools_helpers import (VOC_INDUCTIVE, make_workspace, run_tool,
+from tools_helpers import (VOC_INDUCTIVE, make_workspace, run_tools,
                            write_checkpoint)
 
 import cascade_clip.datasets  # noqa: F401  (registers the datasets)
@@ -182,50 +182,54 @@ def failed(result) -> str:
     return result.stdout + result.stderr
 
 
-@pytest.fixture
-def workspace(tmp_path):
-    root = make_workspace(str(tmp_path))
+def workspace(root: str) -> str:
+    make_workspace(root)
     write_checkpoint(VOC_INDUCTIVE, osp.join(root, 'random.pth'))
     return root
 
 
-def test_test_tool_refuses_values_outside_the_classes(workspace):
-    path = voc_label_paths(workspace, 'val')[0]
-    write_values(osp.join(workspace, path), [21, 50])
-    log = failed(run_tool(['test.py', VOC_INDUCTIVE, 'random.pth'],
-                          workspace, check=False))
-    assert f'label file {path} holds values [21, 50]' in log
-    assert 'zero-shot summary' not in log
+def all_training_labels(root: str):
+    return voc_label_paths(root, 'train') + voc_label_paths(root, 'aug')
 
 
-def test_train_tool_refuses_values_outside_the_classes(workspace):
-    paths = voc_label_paths(workspace, 'train') + voc_label_paths(
-        workspace, 'aug')
-    for path in paths:
-        write_values(osp.join(workspace, path), [21, 50])
-    log = failed(run_tool(['train.py', VOC_INDUCTIVE], workspace,
-                          check=False))
-    assert any(f'label file {p} holds values [21, 50]' in log for p in paths)
+def test_test_tool_refuses_bad_values_and_sizes(tmp_path):
+    """Values outside the classes, and a label of another size than its
+    image: each fails the test tool at loading (both runs at once)."""
+    values, sizes = (workspace(str(tmp_path / d)) for d in ('v', 's'))
+    bad_values = voc_label_paths(values, 'val')[0]
+    write_values(osp.join(values, bad_values), [21, 50])
+    small = voc_label_paths(sizes, 'val')[0]
+    size = shrink(osp.join(sizes, small))
+    logs = [
+        failed(result) for result in run_tools(
+            [(['test.py', VOC_INDUCTIVE, 'random.pth'], root)
+             for root in (values, sizes)],
+            check=False)
+    ]
+    assert f'label file {bad_values} holds values [21, 50]' in logs[0]
+    assert 'zero-shot summary' not in logs[0]
+    image = small.replace('SegmentationClass', 'JPEGImages')[:-4] + '.jpg'
+    assert f'image {image} is ' in logs[1]
+    assert f'but its label {small} is {size}' in logs[1]
+
+
+def test_train_tool_refuses_bad_values_and_sizes(tmp_path):
+    values, sizes = (workspace(str(tmp_path / d)) for d in ('v', 's'))
+    for path in all_training_labels(values):
+        write_values(osp.join(values, path), [21, 50])
+    small = {path: shrink(osp.join(sizes, path))
+             for path in all_training_labels(sizes)}
+    logs = [
+        failed(result) for result in run_tools(
+            [(['train.py', VOC_INDUCTIVE], root) for root in (values, sizes)],
+            check=False)
+    ]
+    assert any(f'label file {p} holds values [21, 50]' in logs[0]
+               for p in all_training_labels(values))
     # the loading check comes before the model's remapped-value check
-    assert 'labels hold values' not in log
-
-
-def test_test_tool_refuses_a_label_of_another_size(workspace):
-    path = voc_label_paths(workspace, 'val')[0]
-    size = shrink(osp.join(workspace, path))
-    log = failed(run_tool(['test.py', VOC_INDUCTIVE, 'random.pth'],
-                          workspace, check=False))
-    image = path.replace('SegmentationClass', 'JPEGImages')[:-4] + '.jpg'
-    assert f'image {image} is ' in log
-    assert f'but its label {path} is {size}' in log
-
-
-def test_train_tool_refuses_a_label_of_another_size(workspace):
-    paths = voc_label_paths(workspace, 'train') + voc_label_paths(
-        workspace, 'aug')
-    sizes = {path: shrink(osp.join(workspace, path)) for path in paths}
-    log = failed(run_tool(['train.py', VOC_INDUCTIVE], workspace,
-                          check=False))
-    assert any(f'but its label {p} is {s}' in log for p, s in sizes.items())
-    # it failed at loading, before any iteration saved a checkpoint
-    assert not glob.glob(osp.join(workspace, 'work_dirs', '*', '*.pth'))
+    assert 'labels hold values' not in logs[0]
+    assert any(f'but its label {p} is {s}' in logs[1]
+               for p, s in small.items())
+    # both failed at loading, before any iteration saved a checkpoint
+    for root in (values, sizes):
+        assert not glob.glob(osp.join(root, 'work_dirs', '*', '*.pth'))
