@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 from conftest import REPO
-from tools_helpers import VOC_INDUCTIVE, make_workspace, run_tool
+from tools_helpers import VOC_INDUCTIVE, make_workspace, run_tool_here
 
 from cascade_clip.experiments.multi_seed import combine, format_table
 
@@ -47,31 +47,41 @@ def mtimes(folder: str) -> dict:
     }
 
 
-@pytest.fixture(scope='module')
-def runs(tmp_path_factory):
-    root = make_workspace(str(tmp_path_factory.mktemp('seeds')))
+@pytest.fixture
+def runs(tmp_path, monkeypatch, capfd):
+    """tools/multi_seed.py runs in this process (its training and test runs
+    are the real tools' own processes) twice: with seed 1 killed, then
+    again."""
+    root = make_workspace(str(tmp_path))
     work = osp.join(root, 'work_dirs', 'seeds')
-    env = dict(PYTHONPATH=os.pathsep.join(
+    monkeypatch.setenv('OMP_NUM_THREADS', '1')  # see tools_helpers
+    monkeypatch.setenv('PYTHONUNBUFFERED', '1')
+    monkeypatch.setenv('PYTHONPATH', os.pathsep.join(
         [osp.join(REPO, 'tests'), REPO, os.environ.get('PYTHONPATH', '')]))
-    killed = run_tool(
+    code = run_tool_here(
         ['multi_seed.py', killing_config(osp.join(root, 'killing.py')),
-         '--seeds', '0', '1', '--work-dir', work] + OPTIONS,
-        root, check=False, env=env)
+         '--seeds', '0', '1', '--work-dir', work] + OPTIONS, root,
+        monkeypatch)
+    killed = capfd.readouterr()
     before = mtimes(osp.join(work, 'seed_0'))
     interrupted = sorted(os.listdir(osp.join(work, 'seed_1')))
-    resumed = run_tool(['multi_seed.py', VOC_INDUCTIVE, '--seeds', '0', '1',
-                        '--work-dir', work] + OPTIONS, root)
-    return dict(work=work, killed=killed, resumed=resumed, before=before,
-                interrupted=interrupted)
+    assert run_tool_here(['multi_seed.py', VOC_INDUCTIVE, '--seeds', '0',
+                          '1', '--work-dir', work] + OPTIONS, root,
+                         monkeypatch) == 0
+    resumed = capfd.readouterr()
+    return dict(work=work, code=code, killed=killed, resumed=resumed,
+                before=before, interrupted=interrupted)
 
 
 def test_a_killed_seed_resumes_and_a_finished_one_is_kept(runs):
+    """...and mean ± std agree with a hand computation from the per-seed
+    reports (one fixture run: each of its tool runs takes seconds)."""
     work, killed, resumed = runs['work'], runs['killed'], runs['resumed']
-    assert killed.returncode != 0
-    assert 'seed 1: training failed' in killed.stderr
+    assert runs['code'] != 0
+    assert 'seed 1: training failed' in killed.err
     assert 'iter_2.pth' in runs['interrupted']
     assert 'iter_4.pth' not in runs['interrupted']
-    log = resumed.stdout + resumed.stderr
+    log = resumed.out + resumed.err
     assert 'seed 0: finished before' in log
     assert 'seed 1: resuming the interrupted training' in log
     assert 'resumed epoch: 0, iter: 2' in log
@@ -79,9 +89,10 @@ def test_a_killed_seed_resumes_and_a_finished_one_is_kept(runs):
     assert mtimes(osp.join(work, 'seed_0')) == runs['before']
     for seed in (0, 1):
         assert osp.isfile(osp.join(work, f'seed_{seed}', 'iter_4.pth'))
+    check_mean_and_std(runs)
 
 
-def test_mean_and_std_agree_with_a_hand_computation(runs):
+def check_mean_and_std(runs):
     work = runs['work']
     reports = []
     for seed in (0, 1):
@@ -111,7 +122,7 @@ def test_mean_and_std_agree_with_a_hand_computation(runs):
     mean, std = (result['summary']['hIoU'][k] for k in ('mean', 'std'))
     assert f'{mean:.2f} ± {std:.2f}' in table
     assert '| seed 1 |' in table and 'ddof=1' in table
-    assert table.strip() in runs['resumed'].stdout
+    assert table.strip() in runs['resumed'].out
 
 
 def report(tmp_path, name, summary, ious, unseen=(2, )):
@@ -127,7 +138,7 @@ def report(tmp_path, name, summary, ious, unseen=(2, )):
     return str(path)
 
 
-def test_combining_test_reports(tmp_path):
+def test_combining_test_reports(tmp_path, monkeypatch, capsys):
     a = report(tmp_path, 'a', dict(mIoU=10.0, aAcc=50.0), [1.0, 2.0, 3.0])
     b = report(tmp_path, 'b', dict(mIoU=20.0, aAcc=60.0), [1.0, None, 6.0])
     c = report(tmp_path, 'c', dict(mIoU=60.0, aAcc=70.0), [1.0, 5.0, 0.0])
@@ -146,8 +157,8 @@ def test_combining_test_reports(tmp_path):
         combine([a, other])
 
     out = tmp_path / 'out'
-    result = run_tool(['multi_seed.py', '--combine', a, b, c, '--out', out],
-                      str(tmp_path))
-    assert '30.00 ± 26.46' in result.stdout
+    assert run_tool_here(['multi_seed.py', '--combine', a, b, c, '--out',
+                          out], str(tmp_path), monkeypatch) == 0
+    assert '30.00 ± 26.46' in capsys.readouterr().out
     assert json.loads((out / 'multi_seed.json').read_text())['summary'] == (
         combine([a, b, c])['summary'])

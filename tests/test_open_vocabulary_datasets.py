@@ -11,7 +11,7 @@ from mmseg.datasets import PascalContextDataset59
 from mmseg.registry import DATASETS
 from mmseg.utils import register_all_modules
 from PIL import Image
-from tools_helpers import run_tool
+from tools_helpers import run_tool_here
 
 import cascade_clip.datasets  # noqa: F401  (registers the datasets)
 from cascade_clip.datasets.class_names import (ADE20K_150_CLASSES,
@@ -127,11 +127,14 @@ def test_tiny_copy_through_the_checked_pipeline(case, tmp_path):
     assert seen == set(range(num_classes)) | {ignore}
 
 
-def test_ade20k_847_converter_gives_the_tiny_copy(tmp_path):
+def test_ade20k_847_converter_gives_the_tiny_copy(tmp_path, monkeypatch,
+                                                 capsys):
     release = make_ade20k847(str(tmp_path / 'data'))
     out = str(tmp_path / 'out')
-    run_tool(['dataset_converters/ade20k_847.py', release, '--out-dir', out,
-              '--split', 'training', 'validation'], str(tmp_path))
+    assert run_tool_here(['dataset_converters/ade20k_847.py', release,
+                          '--out-dir', out, '--split', 'training',
+                          'validation'], str(tmp_path), monkeypatch) == 0
+    assert 'validation: 2 images converted' in capsys.readouterr().out
     for split, count in (('training', 4), ('validation', 2)):
         names = sorted(os.listdir(osp.join(release, 'images_847', split)))
         assert sorted(os.listdir(osp.join(out, 'images_847', split))) == names
@@ -175,12 +178,14 @@ def test_ade20k_object_ids_decode_as_the_release_encodes_them():
     assert decode_ade20k_object_ids(seg).tolist() == [[12 * 256 + 162, 0, 0]]
 
 
-def test_pascal_context_459_converter_gives_the_tiny_copy(tmp_path):
+def test_pascal_context_459_converter_gives_the_tiny_copy(
+        tmp_path, monkeypatch, capsys):
     voc2010 = make_pascal_context459(str(tmp_path / 'data'))
     out = str(tmp_path / 'out')
-    result = run_tool(['dataset_converters/pascal_context_459.py', voc2010,
-                       '--out-dir', out], str(tmp_path))
-    assert '6 label maps converted' in result.stdout
+    assert run_tool_here(['dataset_converters/pascal_context_459.py',
+                          voc2010, '--out-dir', out], str(tmp_path),
+                         monkeypatch) == 0
+    assert '6 label maps converted' in capsys.readouterr().out
     expected_dir = osp.join(voc2010, 'SegmentationClassContext459')
     assert sorted(os.listdir(out)) == sorted(os.listdir(expected_dir))
     for name in os.listdir(out):
