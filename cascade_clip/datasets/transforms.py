@@ -148,12 +148,14 @@ class CheckedLoadAnnotations(LoadAnnotations):
             listed = _list_values(bad)
             policy = results.get('out_of_range_labels', 'error')
             if policy != 'ignore':
+                dataset = results.get('dataset_name', 'the dataset')
+                valid = _valid_values(num_classes, ignore,
+                                      self.reduce_zero_label)
                 raise ValueError(
                     f'label file {path} holds values {listed} that are not '
-                    f'classes of {results.get("dataset_name", "the dataset")} '
-                    f'({_valid_values(num_classes, ignore, self.reduce_zero_label)}'
-                    '); fix the file, or set out_of_range_labels=\'ignore\' '
-                    'on the dataset to ignore those pixels')
+                    f'classes of {dataset} ({valid}); fix the file, or set '
+                    'out_of_range_labels=\'ignore\' on the dataset to '
+                    'ignore those pixels')
             if path not in self._warned:
                 self._warned.add(path)
                 print_log(

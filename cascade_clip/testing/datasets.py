@@ -348,7 +348,8 @@ def make_ade20k150(root: str,
 
 
 # Scene folders of the full ADE20K release that the tiny copy uses.
-_ADE_SCENES = ('cultural/apse__indoor', 'urban/street', 'home_or_hotel/bedroom')
+_ADE_SCENES = ('cultural/apse__indoor', 'urban/street',
+               'home_or_hotel/bedroom')
 # An ADE object id outside the 847 classes (their label becomes ignore).
 _ADE_OTHER_OBJECT = 3
 

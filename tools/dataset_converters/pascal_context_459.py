@@ -1,8 +1,9 @@
 """Convert the full Pascal Context annotation to 459-class label PNGs
 (data/README.md, "Pascal Context-459").
 
-    python tools/dataset_converters/pascal_context_459.py data/VOCdevkit/VOC2010
-        [--mat-dir DIR] [--labels FILE] [--out-dir DIR] [--nproc N]
+    python tools/dataset_converters/pascal_context_459.py \\
+        data/VOCdevkit/VOC2010 [--mat-dir DIR] [--labels FILE]
+        [--out-dir DIR] [--nproc N]
 
 Reads labels.txt and trainval/*.mat (from trainval.tar.gz); writes
 SegmentationClassContext459/*.png (16-bit, 0-458, 65535 unlabelled) and,
@@ -18,9 +19,11 @@ def parse_args():
         description='Convert the full Pascal Context annotation to PC-459')
     parser.add_argument('voc2010', help='.../VOCdevkit/VOC2010')
     parser.add_argument(
-        '--mat-dir', help='unpacked trainval.tar.gz (default VOC2010/trainval)')
+        '--mat-dir',
+        help='the unpacked trainval.tar.gz (default VOC2010/trainval)')
     parser.add_argument(
-        '--labels', help='the release\'s labels.txt (default VOC2010/labels.txt)')
+        '--labels',
+        help='the release\'s labels.txt (default VOC2010/labels.txt)')
     parser.add_argument(
         '--out-dir',
         help='default VOC2010/SegmentationClassContext459')
