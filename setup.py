@@ -41,6 +41,7 @@ setup(
     python_requires='>=3.10',
     packages=find_packages(include=['cascade_clip', 'cascade_clip.*']),
     cmdclass={'build_py': BuildWithConfigs},
+    package_data={'cascade_clip.structures': ['class_lists/*']},
     install_requires=read_requirements(),
     extras_require={'tests': ['pytest']},
 )

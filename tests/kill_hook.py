@@ -19,3 +19,20 @@ class KillAfterIterHook(Hook):
                          outputs=None):
         if runner.iter + 1 == self.iteration:
             os.kill(os.getpid(), signal.SIGKILL)
+
+
+@HOOKS.register_module()
+class KillSeedAfterIterHook(Hook):
+    """SIGKILLs the process after training iteration ``iteration``, in the
+    run whose random seed is ``seed`` only."""
+
+    priority = 'LOWEST'
+
+    def __init__(self, seed: int, iteration: int):
+        self.seed = seed
+        self.iteration = iteration
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None):
+        if runner.seed == self.seed and runner.iter + 1 == self.iteration:
+            os.kill(os.getpid(), signal.SIGKILL)

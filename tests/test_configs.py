@@ -8,6 +8,8 @@ from conftest import REPO
 from mmengine.config import Config
 from mmseg.registry import DATASETS, METRICS, MODELS
 
+from cascade_clip.testing.datasets import CUSTOM_CLASSES
+
 CONFIGS = sorted(
     path for path in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
                                recursive=True) if '_base_' not in path)
@@ -18,17 +20,27 @@ def dataset_classes(dataset_cfg) -> tuple:
     if dataset_cfg.type == 'ConcatDataset':
         [classes] = {dataset_classes(d) for d in dataset_cfg.datasets}
         return classes
+    if dataset_cfg.type == 'CustomZeroShotDataset':
+        return CUSTOM_CLASSES  # the classes.txt written below
     return tuple(DATASETS.get(dataset_cfg.type).METAINFO['classes'])
 
 
-def test_every_config_builds_its_model():
+def test_every_config_builds_its_model(tmp_path):
     """... whose classes are its datasets' and whose split its metrics
     share."""
     assert len(CONFIGS) > 0
+    # The custom-dataset configs read their classes from the dataset's
+    # classes.txt, which is not in the repository: give them one.
+    class_file = tmp_path / 'classes.txt'
+    class_file.write_text('\n'.join(CUSTOM_CLASSES) + '\n')
     built = 0
     for path in CONFIGS:
         cfg = Config.fromfile(path)
         cfg.model.pretrained = None
+        for field in (cfg.model, cfg.get('val_evaluator'),
+                      cfg.get('test_evaluator')):
+            if str(field.get('class_names')).endswith('classes.txt'):
+                field.class_names = str(class_file)
         if '/tiny/' in path:
             model = MODELS.build(cfg.model)
         else:  # every constructor runs, without allocating ViT-B/16 weights
@@ -41,8 +53,12 @@ def test_every_config_builds_its_model():
                     cfg[loader].dataset), (path, loader)
         for key in ('val_evaluator', 'test_evaluator'):
             metric = METRICS.build(cfg[key])
-            assert metric.class_splits(model.num_classes) == (
-                model.seen_classes, model.unseen_classes), (path, key)
+            split = (model.seen_classes, model.unseen_classes)
+            if not metric.class_split:  # one all-classes report
+                assert model.unseen_classes == [], (path, key)
+                split = ([], [])
+            assert metric.class_splits(model.class_names) == split, (path,
+                                                                     key)
         built += 1
     assert built == len(CONFIGS)
 
@@ -111,8 +127,8 @@ def check_model(cfg, num_classes, unseen, tokens, templates):
     # the split comes from the table the configs name (ZERO_SHOT_SPLITS)
     built = build_on_meta(model)
     assert built.unseen_classes == unseen
-    assert METRICS.build(cfg.test_evaluator).class_splits(num_classes)[1] \
-        == unseen
+    metric = METRICS.build(cfg.test_evaluator)
+    assert metric.class_splits(built.class_names)[1] == unseen
     assert model.prompt_templates == templates
     assert model.pretrained == 'clip_pretrain/ViT-B-16.pt'
     assert model.test_cfg == dict(
@@ -170,17 +186,37 @@ def test_paper_hyper_parameters(setting):
         assert f"_base_ = './{inductive}'" in f.read()
 
 
-@pytest.mark.parametrize('target,classes,templates',
-                         [('voc20', 20, 'single'),
-                          ('context59', 59, 'multi')])
-def test_cross_dataset_configs(target, classes, templates):
+@pytest.mark.parametrize('target,classes,templates,ignore',
+                         [('voc20', 20, 'single', 255),
+                          ('context59', 59, 'multi', 255),
+                          ('voc21', 21, 'single', 255),
+                          ('ade20k150', 150, 'multi', 255),
+                          ('ade20k847', 847, 'multi', 65535),
+                          ('pascal-context459', 459, 'multi', 65535)])
+def test_cross_dataset_configs(target, classes, templates, ignore):
     cfg = config(f'cross_dataset/cascade-clip_vit-b16_coco-stuff171-to-'
                  f'{target}-512x512.py')
     assert cfg.model.unseen_classes == []
-    assert cfg.test_evaluator.unseen_classes == []
+    assert cfg.test_evaluator.get('unseen_classes', []) == []
+    # no seen/unseen split on the target: all classes, none called seen
+    assert cfg.test_evaluator.class_split is False
+    assert cfg.test_evaluator.get('ignore_index', 255) == ignore
     assert cfg.model.backbone.num_prompt_tokens == 50
     assert cfg.model.prompt_templates == templates
-    assert build_on_meta(cfg.model).num_classes == classes
+    model = build_on_meta(cfg.model)
+    assert model.num_classes == classes
+    dataset = DATASETS.get(cfg.test_dataloader.dataset.type)
+    assert list(model.class_names) == list(dataset.METAINFO['classes'])
+    if target == 'context59':
+        return  # no tiny copy
+    # the tiny copy of the config reads the tiny data in the same layout
+    tiny = config(f'tiny/cascade-clip_tiny_coco-stuff171-to-{target}-'
+                  '64x64.py')
+    assert tiny.test_dataloader.dataset.type == (
+        cfg.test_dataloader.dataset.type)
+    assert tiny.test_dataloader.dataset.data_prefix == (
+        cfg.test_dataloader.dataset.data_prefix)
+    assert tiny.test_evaluator == cfg.test_evaluator
 
 
 def test_single_decoder_baselines_use_the_last_map_only():
@@ -212,3 +248,25 @@ def test_default_freezing_trains_exactly_the_prompts_and_the_head():
     # q_projs, NGA weights, 3 decoders x 3 layers x (q k v proj linear1
     # linear2 norm_attn norm_ffn) x (weight, bias)
     assert len(head) == 3 * 2 + 2 + 3 * 3 * 16
+
+
+def test_custom_template_and_its_tiny_copy():
+    """The template names its unseen classes once, for the model and the
+    metric, and reads its classes from the dataset's classes.txt."""
+    for path, root in (
+        ('custom/cascade-clip_vit-b16_1xb4-20k_custom-512x512_inductive.py',
+         'data/my_dataset'),
+        ('tiny/cascade-clip_tiny_1xb2-20_custom-64x64_inductive.py',
+         'data/tiny/my_dataset')):
+        cfg = config(path)
+        assert cfg.model.class_names == root + '/classes.txt'
+        assert cfg.model.unseen_classes == ['car', 'tree']
+        assert cfg.test_evaluator.unseen_classes == ['car', 'tree']
+        for loader in ('train_dataloader', 'val_dataloader'):
+            dataset = cfg[loader].dataset
+            assert dataset.type == 'CustomZeroShotDataset'
+            assert (dataset.data_root, dataset.classes) == (root,
+                                                            'classes.txt')
+    model = build_on_meta(
+        dict(cfg.model, class_names=list(CUSTOM_CLASSES)))
+    assert model.unseen_classes == [3, 5]

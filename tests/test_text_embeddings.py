@@ -82,4 +82,4 @@ def test_bad_templates_and_class_names():
     with pytest.raises(ValueError, match='one of'):
         resolve_templates('fifteen')
     with pytest.raises(ValueError, match='neither a known setting'):
-        MODELS.build(tiny_model_config(class_names='voc21'))
+        MODELS.build(tiny_model_config(class_names='voc99'))

@@ -282,3 +282,43 @@ def test_class_in_neither_split(tmp_path, logged):
         'seen', 'seen', 'unseen', None
     ]
     assert 'classes in neither split' in '\n'.join(logged)
+
+
+def test_all_classes_without_a_split(tmp_path, logged):
+    """Cross-dataset evaluation: no class is called seen or unseen."""
+    metric = ZeroShotIoUMetric(class_split=False, json_dir=str(tmp_path))
+    out = evaluate(metric, ('a', 'b', 'c', 'd'))
+
+    assert set(out) == {'aAcc', 'mIoU', 'mAcc'}
+    assert out['mIoU'] == percent(sum(IOU) / 4)
+    assert out['aAcc'] == percent(A_ACC)
+    text = '\n'.join(logged)
+    assert 'all classes' in text
+    assert 'seen classes' not in text and 'neither split' not in text
+    assert 'mIoU(S)' not in text and 'mIoU(U)' not in text
+    with open(tmp_path / 'zero_shot_metrics.json') as f:
+        written = json.load(f)
+    assert [c['split'] for c in written['per_class']] == [None] * 4
+    assert written['seen_classes'] == written['unseen_classes'] == []
+    assert written['summary'] == out
+
+
+def test_no_split_takes_no_classes():
+    with pytest.raises(ValueError, match='class_split=False'):
+        ZeroShotIoUMetric(class_split=False, unseen_classes=[1])
+
+
+def test_classes_by_name():
+    by_id = evaluate(
+        ZeroShotIoUMetric(seen_classes=[0, 1], unseen_classes=[2, 3]),
+        ('a', 'b', 'c', 'd'))
+    by_name = evaluate(
+        ZeroShotIoUMetric(seen_classes=['a', 1], unseen_classes=['d', 'c']),
+        ('a', 'b', 'c', 'd'))
+    assert by_name == by_id
+    metric = ZeroShotIoUMetric(unseen_classes=['c', 'sheep'])
+    with pytest.raises(ValueError, match=r"\['sheep'\] are not among the 4 class names"):
+        metric.dataset_meta = dict(classes=('a', 'b', 'c', 'd'))
+    with pytest.raises(ValueError, match='both seen and unseen'):
+        ZeroShotIoUMetric(seen_classes=['a', 'b'],
+                          unseen_classes=['b']).class_splits(('a', 'b'))

@@ -31,7 +31,7 @@ def test_given_order_and_classes_in_neither_list():
     (dict(num_classes=4, unseen_classes=[3, 9]),
      r'unseen_classes \[9\] are not among the 4 classes'),
     (dict(class_names=['a', 'b'], num_classes=3), 'num_classes=3 but 2'),
-    (dict(class_names='voc21'), 'neither a known setting'),
+    (dict(class_names='voc99'), 'neither a known setting'),
     (dict(), 'class_names or num_classes'),
 ])
 def test_bad_splits(kwargs, match):

@@ -1,4 +1,5 @@
 """Measuring models: FLOPs and parameter counts (:mod:`.complexity`,
 ``tools/flops.py``) and inference / training speed (:mod:`.benchmark`,
-``tools/benchmark.py``). Models come from
+``tools/benchmark.py``) and the cost of long class lists
+(:mod:`.vocabulary_cost`, ``tools/vocabulary_cost.py``). Models come from
 :func:`~cascade_clip.apis.init_model`."""

@@ -1,10 +1,16 @@
 from .build import build_split_dataset
+from .custom_dataset import CustomZeroShotDataset
+from .open_vocabulary_datasets import (ADE20K150Dataset, ADE20K847Dataset,
+                                       PascalContext459Dataset,
+                                       PascalVOC21Dataset)
 from .transforms import CheckedLoadAnnotations, CheckedLoadImageFromFile
 from .zero_shot_datasets import (PascalVOC20Dataset, ZeroShotCOCOStuffDataset,
                                  ZeroShotPascalContext59Dataset)
 
 __all__ = [
     'PascalVOC20Dataset', 'ZeroShotPascalContext59Dataset',
-    'ZeroShotCOCOStuffDataset', 'CheckedLoadImageFromFile',
-    'CheckedLoadAnnotations', 'build_split_dataset'
+    'ZeroShotCOCOStuffDataset', 'PascalVOC21Dataset', 'ADE20K150Dataset',
+    'ADE20K847Dataset', 'PascalContext459Dataset', 'CustomZeroShotDataset',
+    'CheckedLoadImageFromFile', 'CheckedLoadAnnotations',
+    'build_split_dataset'
 ]

@@ -1,10 +1,12 @@
 """The three zero-shot benchmarks as mmseg datasets that fail clearly when
-their files are not where the config says.
+their files are not where the config says or hold values that are no class.
 
 mmseg's classes are reused; what is added is a check, before the samples are
 listed, that ``data_root``, the image and label folders and the split file
 exist, and after, that the list is not empty and that every listed image has
-its image and label file.
+its image and label file. Each sample also carries the dataset's class count
+and ignore index, so that ``CheckedLoadAnnotations`` checks every label value
+when it loads the file.
 """
 from typing import List
 
@@ -12,6 +14,8 @@ import mmengine.fileio as fileio
 from mmseg.datasets import (BaseSegDataset, COCOStuffDataset,
                             PascalContextDataset59, PascalVOCDataset)
 from mmseg.registry import DATASETS
+
+from .transforms import OUT_OF_RANGE_CHOICES
 
 README_HINT = ('Download and convert the dataset as data/README.md (in the '
                'cascade_clip repository) describes, or point `data_root` to '
@@ -26,14 +30,41 @@ class LayoutCheckMixin:
     image/label files, and ``ValueError`` when no sample is listed. The check
     runs in ``full_init`` (so with ``lazy_init=True`` only on first access).
 
+    Every sample's info also holds ``num_classes``, ``ignore_index``,
+    ``out_of_range_labels`` and ``dataset_name``, which
+    ``CheckedLoadAnnotations`` checks the label values against.
+
     Args:
         check_files: Whether to check that every listed image and label file
             exists (one ``exists`` call per file).
+        out_of_range_labels: What loading does with a label value that is
+            neither a class nor the ignore index: ``'error'`` (a
+            ``ValueError`` naming the file and the values) or ``'ignore'``
+            (those pixels become the ignore index, with a warning).
     """
 
-    def __init__(self, *args, check_files: bool = True, **kwargs):
+    def __init__(self,
+                 *args,
+                 check_files: bool = True,
+                 out_of_range_labels: str = 'error',
+                 **kwargs):
+        if out_of_range_labels not in OUT_OF_RANGE_CHOICES:
+            raise ValueError(
+                f'out_of_range_labels must be one of {OUT_OF_RANGE_CHOICES}, '
+                f'not {out_of_range_labels!r}')
         self.check_files = check_files
+        self.out_of_range_labels = out_of_range_labels
         super().__init__(*args, **kwargs)
+
+    def get_data_info(self, idx: int) -> dict:
+        """The sample's info plus what the label check needs."""
+        info = super().get_data_info(idx)
+        info.update(
+            num_classes=len(self.metainfo['classes']),
+            ignore_index=self.ignore_index,
+            out_of_range_labels=self.out_of_range_labels,
+            dataset_name=type(self).__name__)
+        return info
 
     def _missing(self, what: str, path: str) -> FileNotFoundError:
         return FileNotFoundError(

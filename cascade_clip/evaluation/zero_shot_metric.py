@@ -10,7 +10,7 @@ from mmseg.registry import METRICS
 from prettytable import PrettyTable
 
 from ..engine.atomic_backend import write_atomic
-from ..structures import ZeroShotSplit, check_class_ids
+from ..structures import ClassRef, ZeroShotSplit, check_class_ids
 
 JSON_NAME = 'zero_shot_metrics.json'
 _TABLE_TITLES = (('seen', 'seen classes'), ('unseen', 'unseen classes'),
@@ -29,11 +29,17 @@ class ZeroShotIoUMetric(IoUMetric):
 
     The classes are split as the model's are: the metric builds a
     :class:`~cascade_clip.structures.ZeroShotSplit` from the same fields (a
-    config hands both the same ``zero_shot_split``). Ids that repeat, that
-    are both seen and unseen, or that are negative are rejected at
-    construction; ids past the last class as soon as the dataset's classes
-    are known. A class in neither split counts only in ``mIoU``, ``mAcc``
-    and ``aAcc``.
+    config hands both the same ``zero_shot_split``). Classes are given as
+    ids, which index ``dataset_meta['classes']``, or as names. Ids that
+    repeat, that are both seen and unseen, or that are negative are rejected
+    at construction; ids past the last class and unknown names as soon as
+    the dataset's classes are known. A class in neither split counts only
+    in ``mIoU``, ``mAcc`` and ``aAcc``.
+
+    With ``class_split=False`` (a dataset without a seen/unseen split, as in
+    cross-dataset evaluation) the report has no split at all: ``aAcc``,
+    ``mIoU`` and ``mAcc`` over all classes, one table titled "all classes",
+    and no class labelled seen.
 
     Args:
         class_names: The classes, as the model takes them (a list, a setting
@@ -41,11 +47,13 @@ class ZeroShotIoUMetric(IoUMetric):
             text file); only their number is used, checked against the
             dataset's. Default: the dataset's classes.
         num_classes: The class count, instead of ``class_names``.
-        seen_classes: Ids of the seen classes; by default every class that is
-            not unseen (also what cross-dataset evaluation needs).
-        unseen_classes: Ids of the unseen classes; by default the setting's,
-            else none (cross-dataset evaluation, which then reports neither
+        seen_classes: Ids or names of the seen classes; by default every
+            class that is not unseen.
+        unseen_classes: Ids or names of the unseen classes; by default the
+            setting's, else none (then the report has neither
             ``mIoU_unseen`` nor ``hIoU``).
+        class_split: ``False`` for a dataset without a seen/unseen split
+            (then no class may be given as unseen).
         json_dir: If set, the summary and per-class results are also written
             to ``json_dir/zero_shot_metrics.json``.
         ignore_index: Label value left out of the evaluation.
@@ -62,8 +70,9 @@ class ZeroShotIoUMetric(IoUMetric):
     def __init__(self,
                  class_names: Union[str, Sequence[str], None] = None,
                  num_classes: Optional[int] = None,
-                 seen_classes: Optional[Sequence[int]] = None,
-                 unseen_classes: Optional[Sequence[int]] = None,
+                 seen_classes: Optional[Sequence[ClassRef]] = None,
+                 unseen_classes: Optional[Sequence[ClassRef]] = None,
+                 class_split: bool = True,
                  json_dir: Optional[str] = None,
                  ignore_index: int = 255,
                  nan_to_num: Optional[int] = None,
@@ -79,6 +88,11 @@ class ZeroShotIoUMetric(IoUMetric):
             seen_classes, unseen_classes = self.split.seen, self.split.unseen
         self.seen_classes, self.unseen_classes = check_class_ids(
             seen_classes, unseen_classes or ())
+        self.class_split = class_split
+        if not class_split and self.unseen_classes:
+            raise ValueError('class_split=False reports all classes without '
+                             'a seen/unseen split; leave unseen_classes '
+                             f'out (got {list(self.unseen_classes)})')
         self.json_dir = json_dir
         super().__init__(
             ignore_index=ignore_index,
@@ -99,23 +113,29 @@ class ZeroShotIoUMetric(IoUMetric):
     def dataset_meta(self, dataset_meta: Optional[dict]) -> None:
         # Checked here so that a wrong id fails before the test loop runs.
         if dataset_meta is not None and 'classes' in dataset_meta:
-            self.class_splits(len(dataset_meta['classes']))
+            self.class_splits(dataset_meta['classes'])
         self._dataset_meta = dataset_meta
 
-    def class_splits(self, num_classes: int) -> Tuple[List[int], List[int]]:
-        """The seen and unseen class ids for a dataset of ``num_classes``.
+    def class_splits(
+            self,
+            class_names: Sequence[str]) -> Tuple[List[int], List[int]]:
+        """The seen and unseen class ids for a dataset whose classes are
+        ``class_names``; both empty with ``class_split=False``.
 
         Raises:
-            ValueError: If an id is not a class of the dataset, or the
-                metric was given another number of classes.
+            ValueError: If an id or a name is not a class of the dataset, or
+                the metric was given another number of classes.
         """
+        num_classes = len(class_names)
         if self.split is not None and self.split.num_classes != num_classes:
             raise ValueError(
                 f'the metric was given {self.split.num_classes} classes but '
                 f'the dataset has {num_classes}; check the config\'s '
                 'zero_shot_split')
+        if not self.class_split:
+            return [], []
         split = ZeroShotSplit.build(
-            num_classes=num_classes,
+            class_names=list(class_names),
             seen_classes=self.seen_classes,
             unseen_classes=self.unseen_classes)
         return list(split.seen), list(split.unseen)
@@ -134,7 +154,7 @@ class ZeroShotIoUMetric(IoUMetric):
             print_log(f'results are saved to {self.output_dir}', 'current')
             return {}
         class_names = list(self.dataset_meta['classes'])
-        seen, unseen = self.class_splits(len(class_names))
+        seen, unseen = self.class_splits(class_names)
         intersect, union, pred_area, label_area = (
             sum(areas) for areas in zip(*results))
         per_class = self.total_area_to_metrics(intersect, union, pred_area,
@@ -147,8 +167,9 @@ class ZeroShotIoUMetric(IoUMetric):
             'aAcc': _percent(per_class['aAcc']),
             'mIoU': _percent(_nanmean(iou)),
             'mAcc': _percent(_nanmean(acc)),
-            'mIoU_seen': _percent(s),
         }
+        if self.class_split:
+            metrics['mIoU_seen'] = _percent(s)
         if unseen:
             metrics['mIoU_unseen'] = _percent(u)
             harmonic = 0.0 if s + u == 0 else 2 * s * u / (s + u)
@@ -167,7 +188,7 @@ class ZeroShotIoUMetric(IoUMetric):
                 IoU=_percent(iou[i]),
                 Acc=_percent(acc[i])) for i, name in enumerate(class_names)
         ]
-        self._log_tables(rows, metrics)
+        self._log_tables(rows, metrics, self.class_split)
         if self.json_dir is not None:
             write_json_atomic(
                 osp.join(self.json_dir, JSON_NAME),
@@ -179,9 +200,13 @@ class ZeroShotIoUMetric(IoUMetric):
         return metrics
 
     @staticmethod
-    def _log_tables(rows: List[dict], metrics: Dict[str, float]) -> None:
-        """Prints per-class tables for each split and the summary table."""
-        for split, title in _TABLE_TITLES:
+    def _log_tables(rows: List[dict],
+                    metrics: Dict[str, float],
+                    class_split: bool = True) -> None:
+        """Prints per-class tables for each split (one of all classes
+        without a split) and the summary table."""
+        titles = _TABLE_TITLES if class_split else ((None, 'all classes'), )
+        for split, title in titles:
             split_rows = [r for r in rows if r['split'] == split]
             if not split_rows:
                 continue

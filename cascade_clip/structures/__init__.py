@@ -1,9 +1,11 @@
 """Data types that the models, datasets and metrics share."""
-from .zero_shot_split import (ZERO_SHOT_SPLITS, ZeroShotSplit,
+from .class_names import DATASET_CLASSES, read_class_names
+from .zero_shot_split import (ZERO_SHOT_SPLITS, ClassRef, ZeroShotSplit,
                               check_class_ids, resolve_class_names,
                               seen_unseen)
 
 __all__ = [
-    'ZERO_SHOT_SPLITS', 'ZeroShotSplit', 'check_class_ids',
+    'DATASET_CLASSES', 'read_class_names', 'ZERO_SHOT_SPLITS', 'ClassRef',
+    'ZeroShotSplit', 'check_class_ids',
     'resolve_class_names', 'seen_unseen'
 ]

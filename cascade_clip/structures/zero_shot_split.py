@@ -12,55 +12,56 @@ import os.path as osp
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple, Union
 
-from mmseg.datasets import (COCOStuffDataset, PascalContextDataset59,
-                            PascalVOCDataset)
+from .class_names import (COCO_STUFF171_CLASSES, CONTEXT59_CLASSES,
+                          DATASET_CLASSES, VOC20_CLASSES, read_class_names)
+
+ClassRef = Union[int, str]  # a class id or a class name
 
 # The settings of the paper: every class in the dataset's order, and the
 # unseen ones.
 ZERO_SHOT_SPLITS = {
-    'voc20':
-    dict(
-        classes=tuple(PascalVOCDataset.METAINFO['classes'][1:]),
-        unseen=(15, 16, 17, 18, 19)),
+    'voc20': dict(classes=VOC20_CLASSES, unseen=(15, 16, 17, 18, 19)),
     'context59':
     dict(
-        classes=tuple(PascalContextDataset59.METAINFO['classes']),
-        unseen=(0, 2, 3, 7, 9, 13, 17, 19, 31, 37)),
+        classes=CONTEXT59_CLASSES, unseen=(0, 2, 3, 7, 9, 13, 17, 19, 31,
+                                           37)),
     'coco_stuff171':
     dict(
-        classes=tuple(COCOStuffDataset.METAINFO['classes']),
+        classes=COCO_STUFF171_CLASSES,
         unseen=(19, 23, 28, 29, 36, 51, 76, 88, 94, 112, 133, 136, 137, 157,
                 160)),
 }
 
 
 def resolve_class_names(class_names: Union[str, Sequence[str]]) -> List[str]:
-    """Class names from a list, the name of a setting of
-    :data:`ZERO_SHOT_SPLITS` or a text file with one name per line (blank
-    lines skipped)."""
+    """Class names from a list, the name of a dataset's class list (a key of
+    :data:`~cascade_clip.structures.class_names.DATASET_CLASSES`: the
+    settings of :data:`ZERO_SHOT_SPLITS` and the cross-dataset sets) or a
+    text file with one name per line (blank lines skipped, no name
+    twice)."""
     if not isinstance(class_names, str):
         return [str(name) for name in class_names]
-    if class_names in ZERO_SHOT_SPLITS:
-        return list(ZERO_SHOT_SPLITS[class_names]['classes'])
+    if class_names in DATASET_CLASSES:
+        return list(DATASET_CLASSES[class_names])
     if osp.isfile(class_names):
-        with open(class_names) as f:
-            return [line.strip() for line in f if line.strip()]
+        return read_class_names(class_names)
     raise ValueError(
-        f'class_names {class_names!r} is neither a known setting '
-        f'({sorted(ZERO_SHOT_SPLITS)}) nor a text file of class names')
+        f'class_names {class_names!r} is neither a known setting (class '
+        f'lists {sorted(DATASET_CLASSES)}) nor a text file of class names')
 
 
-def _class_ids(ids: Sequence[int], name: str) -> Tuple[int, ...]:
-    """Distinct non-negative integers."""
+def _class_ids(ids: Sequence[ClassRef], name: str) -> Tuple[ClassRef, ...]:
+    """Distinct class ids (non-negative integers) or class names."""
     try:
-        ids = tuple(operator.index(i) for i in ids)
+        ids = tuple(i if isinstance(i, str) else operator.index(i)
+                    for i in ids)
     except TypeError:
-        raise ValueError(
-            f'{name} must be integer class ids, got {ids!r}') from None
-    repeated = sorted({i for i in ids if ids.count(i) > 1})
+        raise ValueError(f'{name} must be integer class ids or class names, '
+                         f'got {ids!r}') from None
+    repeated = sorted({i for i in ids if ids.count(i) > 1}, key=str)
     if repeated:
         raise ValueError(f'{name} repeats class ids {repeated}')
-    negative = [i for i in ids if i < 0]
+    negative = [i for i in ids if not isinstance(i, str) and i < 0]
     if negative:
         raise ValueError(f'{name} {negative} are not class ids (negative); '
                          f'{name} holds {list(ids)}')
@@ -68,21 +69,38 @@ def _class_ids(ids: Sequence[int], name: str) -> Tuple[int, ...]:
 
 
 def check_class_ids(
-    seen: Optional[Sequence[int]], unseen: Sequence[int]
-) -> Tuple[Optional[Tuple[int, ...]], Tuple[int, ...]]:
-    """The checks that need no class count: integers, none negative or
-    repeated, none both seen and unseen.
+    seen: Optional[Sequence[ClassRef]], unseen: Sequence[ClassRef]
+) -> Tuple[Optional[Tuple[ClassRef, ...]], Tuple[ClassRef, ...]]:
+    """The checks that need no class list: integers or names, none negative
+    or repeated, none both seen and unseen.
 
     Returns:
-        The ids as tuples (``seen`` stays ``None`` when not given).
+        The classes as tuples (``seen`` stays ``None`` when not given).
     """
     unseen = _class_ids(unseen, 'unseen_classes')
     if seen is not None:
         seen = _class_ids(seen, 'seen_classes')
-        both = sorted(set(seen) & set(unseen))
+        both = sorted(set(seen) & set(unseen), key=str)
         if both:
             raise ValueError(f'classes {both} are both seen and unseen')
     return seen, unseen
+
+
+def _ids_of(classes: Tuple[ClassRef, ...], names: Optional[Sequence[str]],
+            field: str) -> Tuple[int, ...]:
+    """Class ids for ids or names of ``names``."""
+    named = [c for c in classes if isinstance(c, str)]
+    if not named:
+        return classes
+    if names is None:
+        raise ValueError(f'{field} names classes ({named}), but the class '
+                         'names are not known; give class_names')
+    position = {name: k for k, name in enumerate(names)}
+    unknown = [n for n in named if n not in position]
+    if unknown:
+        raise ValueError(f'{field} {unknown} are not among the {len(names)} '
+                         f'class names ({list(names)[:10]}...)')
+    return tuple(position[c] if isinstance(c, str) else c for c in classes)
 
 
 @dataclass(frozen=True)
@@ -131,8 +149,8 @@ class ZeroShotSplit:
     def build(cls,
               class_names: Union[str, Sequence[str], None] = None,
               num_classes: Optional[int] = None,
-              seen_classes: Optional[Sequence[int]] = None,
-              unseen_classes: Optional[Sequence[int]] = None
+              seen_classes: Optional[Sequence[ClassRef]] = None,
+              unseen_classes: Optional[Sequence[ClassRef]] = None
               ) -> 'ZeroShotSplit':
         """The split of a config's fields.
 
@@ -141,8 +159,9 @@ class ZeroShotSplit:
                 :data:`ZERO_SHOT_SPLITS` (which also gives the unseen
                 classes) or a text file with one name per line.
             num_classes: The class count, when no names are given.
-            seen_classes: Default: every class that is not unseen.
-            unseen_classes: Default: the setting's, else none.
+            seen_classes: Ids or names; default: every class that is not
+                unseen.
+            unseen_classes: Ids or names; default: the setting's, else none.
         """
         if unseen_classes is None:
             unseen_classes = ()
@@ -156,8 +175,10 @@ class ZeroShotSplit:
         if num_classes is None:
             raise ValueError('a split needs class_names or num_classes')
         seen, unseen = check_class_ids(seen_classes, unseen_classes)
+        unseen = _ids_of(unseen, names, 'unseen_classes')
         if seen is None:
             seen = tuple(i for i in range(num_classes) if i not in unseen)
+        seen = _ids_of(seen, names, 'seen_classes')
         return cls(num_classes, seen, unseen, names)
 
 

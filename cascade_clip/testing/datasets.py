@@ -8,8 +8,9 @@ An image is a jittered grid of cells; a cell holds a class, as a rectangle or
 an inscribed ellipse, painted in that class's own colour plus Gaussian noise,
 so that the class can be learned from the colour. The classes are spread over
 the images of each split so that every class (seen and unseen) occurs in
-every split. Images are JPEG, labels 8-bit PNG; the output depends only on
-the arguments.
+every split. Images are JPEG, labels 8-bit PNG (16-bit where the classes
+need it, as in ADE20K-847 and Pascal Context-459); the output depends only
+on the arguments.
 """
 import os
 import os.path as osp
@@ -84,7 +85,9 @@ def _paint_label(rng: np.random.Generator, size: Tuple[int, int],
                          f'{len(class_ids)} classes: use a larger size or '
                          'more images')
     ys, xs = _edges(rng, h, rows), _edges(rng, w, cols)
-    label = np.full((h, w), fill, np.uint8)
+    dtype = np.uint8 if max(max(class_ids, default=0), fill) <= 255 else \
+        np.uint16
+    label = np.full((h, w), fill, dtype)
     order = rng.permutation(rows * cols)
     for class_id, cell in zip(class_ids, order):
         r, c = divmod(int(cell), cols)
@@ -99,10 +102,16 @@ def _paint_label(rng: np.random.Generator, size: Tuple[int, int],
     return label
 
 
-def _render(rng: np.random.Generator, label: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8 RGB image: each pixel its class's colour plus
-    noise."""
-    image = _COLOURS[label].astype(np.float64)
+def _render(rng: np.random.Generator,
+            label: np.ndarray,
+            unlabelled: int = 255) -> np.ndarray:
+    """(H, W, 3) uint8 RGB image: each pixel its class's colour (216 colours
+    in turn) plus noise; grey where the label is ``unlabelled``."""
+    if label.dtype == np.uint8 and unlabelled == 255:
+        image = _COLOURS[label].astype(np.float64)
+    else:
+        image = _COLOURS[label % 216].astype(np.float64)
+        image[label == unlabelled] = _UNLABELLED_COLOUR
     image += rng.normal(0.0, _NOISE_STD, image.shape)
     return image.clip(0, 255).round().astype(np.uint8)
 
@@ -307,7 +316,215 @@ def make_coco_stuff171(root: str,
     return data_root
 
 
+def make_ade20k150(root: str,
+                   num_train: int = 4,
+                   num_val: int = 2,
+                   size: Tuple[int, int] = DEFAULT_SIZE,
+                   seed: int = 0) -> str:
+    """Writes a tiny ADE20K SceneParsing release (``ADEChallengeData2016.zip``
+    unpacked, which mmseg reads as it is) and returns its ``data_root``,
+    ``root/ADEChallengeData2016``.
+
+    ``images/{training,validation}/ADE_{train,val}_<8 digits>.jpg`` and
+    ``annotations/{training,validation}/<same name>.png`` (grey, raw labels
+    0 "other" and 1-150 the classes). Each split holds all 150 classes.
+    """
+    _check_counts(num_train, num_val)
+    rng = np.random.default_rng(seed)
+    data_root = osp.join(root, 'ADEChallengeData2016')
+    splits = dict(training=num_train, validation=num_val)
+    for split in splits:
+        _make_dirs(data_root, osp.join('images', split),
+                   osp.join('annotations', split))
+    for split, k, _, label in _samples(rng, splits, range(1, 151), 0, size,
+                                       '{:08d}'):
+        name = f'ADE_{split[:5].replace("valid", "val")}_{k + 1:08d}'
+        _save_image(
+            osp.join(data_root, 'images', split, name + '.jpg'),
+            _render(rng, label))
+        _save_label(
+            osp.join(data_root, 'annotations', split, name + '.png'), label)
+    return data_root
+
+
+# Scene folders of the full ADE20K release that the tiny copy uses.
+_ADE_SCENES = ('cultural/apse__indoor', 'urban/street',
+               'home_or_hotel/bedroom')
+# An ADE object id outside the 847 classes (their label becomes ignore).
+_ADE_OTHER_OBJECT = 3
+
+
+def _ade_seg_png(rng: np.random.Generator, object_ids: np.ndarray
+                 ) -> np.ndarray:
+    """The release's ``*_seg.png`` RGB encoding of object ids: R // 10 * 256
+    + G is the id (R's last digit and B, the instance, vary)."""
+    seg = np.zeros(object_ids.shape + (3, ), np.uint8)
+    seg[..., 0] = object_ids // 256 * 10 + rng.integers(
+        0, 10, object_ids.shape)
+    seg[..., 1] = object_ids % 256
+    seg[..., 2] = rng.integers(0, 256, object_ids.shape)
+    return seg
+
+
+def make_ade20k847(root: str,
+                   num_train: int = 4,
+                   num_val: int = 2,
+                   size: Tuple[int, int] = DEFAULT_SIZE,
+                   seed: int = 0) -> str:
+    """Writes a tiny full ADE20K release and its 847-class conversion, and
+    returns the ``data_root``, ``root/ADE20K_2021_17_01``.
+
+    - The release, per image: ``images/ADE/{training,validation}/<scene
+      folders>/ADE_{train,val}_<8 digits>.jpg`` and ``..._seg.png`` (object
+      ids in R and G, see :func:`_ade_seg_png`; 0 unlabelled; one object
+      outside the 847 classes).
+    - What ``tools/dataset_converters/ade20k_847.py`` makes of it (computed
+      here independently): ``images_847/{training,validation}/<name>.jpg``
+      (the same files, all small) and ``annotations_847/.../<name>.png``
+      (16-bit train ids 0-846, 65535 ignored).
+    Each split holds all 847 classes; the default size fits 424 of them in
+    an image.
+    """
+    from ..structures.class_names import ADE20K_847_IDS
+    _check_counts(num_train, num_val)
+    rng = np.random.default_rng(seed)
+    data_root = osp.join(root, 'ADE20K_2021_17_01')
+    to_train_id = np.full(max(ADE20K_847_IDS) + 1, 65535, np.uint16)
+    for train_id, object_id in enumerate(ADE20K_847_IDS):
+        to_train_id[object_id] = train_id
+    splits = dict(training=num_train, validation=num_val)
+    for split in splits:
+        _make_dirs(data_root, osp.join('images_847', split),
+                   osp.join('annotations_847', split))
+    objects = list(ADE20K_847_IDS) + [_ADE_OTHER_OBJECT]
+    for split, k, _, object_ids in _samples(rng, splits, objects, 0, size,
+                                            '{:08d}'):
+        name = f'ADE_{split[:5].replace("valid", "val")}_{k + 1:08d}'
+        folder = osp.join(data_root, 'images', 'ADE', split,
+                          _ADE_SCENES[k % len(_ADE_SCENES)])
+        os.makedirs(folder, exist_ok=True)
+        train_ids = to_train_id[object_ids]
+        image = _render(rng, train_ids, unlabelled=65535)
+        _save_image(osp.join(folder, name + '.jpg'), image)
+        Image.fromarray(_ade_seg_png(rng, object_ids)).save(
+            osp.join(folder, name + '_seg.png'))
+        _save_image(
+            osp.join(data_root, 'images_847', split, name + '.jpg'), image)
+        _save_label(
+            osp.join(data_root, 'annotations_847', split, name + '.png'),
+            train_ids)
+    return data_root
+
+
+def make_pascal_context459(root: str,
+                           num_train: int = 4,
+                           num_val: int = 2,
+                           size: Tuple[int, int] = DEFAULT_SIZE,
+                           seed: int = 0) -> str:
+    """Writes a tiny Pascal Context with its full annotation and returns the
+    ``data_root``, ``root/VOCdevkit/VOC2010``.
+
+    - The release: ``JPEGImages/*.jpg``; ``trainval/*.mat`` (``LabelMap``,
+      uint16, 0 unlabelled, k the k-th class of ``labels.txt``);
+      ``labels.txt`` (``k: name``, 459 lines); ``ImageSets/Main/{train,
+      val}.txt``.
+    - What mmseg's Context-59 converter leaves (so this copy serves the
+      Context-59 configs too): ``SegmentationClassContext/*.png`` (0
+      background, 1-59 the classes, from the same annotation) and
+      ``ImageSets/SegmentationContext/{train,val}.txt``.
+    - What ``tools/dataset_converters/pascal_context_459.py`` makes of it
+      (computed here independently): ``SegmentationClassContext459/*.png``,
+      16-bit, k - 1 for class k, 65535 unlabelled.
+    Each split holds all 459 classes.
+    """
+    from scipy.io import savemat
+
+    from ..structures.class_names import PASCAL_CONTEXT_459_CLASSES
+    from ..structures.class_names import CONTEXT59_CLASSES
+    _check_counts(num_train, num_val)
+    rng = np.random.default_rng(seed)
+    data_root = osp.join(root, 'VOCdevkit', 'VOC2010')
+    _make_dirs(data_root, 'JPEGImages', 'trainval', 'SegmentationClassContext',
+               'SegmentationClassContext459', 'ImageSets/SegmentationContext',
+               'ImageSets/Main')
+    with open(osp.join(data_root, 'labels.txt'), 'w') as f:
+        f.writelines(f'{k}: {name}\n'
+                     for k, name in enumerate(PASCAL_CONTEXT_459_CLASSES, 1))
+    to_context59 = np.zeros(460, np.uint8)
+    for k, name in enumerate(CONTEXT59_CLASSES, 1):
+        to_context59[PASCAL_CONTEXT_459_CLASSES.index(name) + 1] = k
+    splits = dict(train=num_train, val=num_val)
+    names: Dict[str, List[str]] = {split: [] for split in splits}
+    for split, _, name, label_map in _samples(rng, splits, range(1, 460), 0,
+                                              size, '2008_{:06d}'):
+        names[split].append(name)
+        label_map = label_map.astype(np.uint16)
+        train_ids = np.where(label_map == 0, 65535,
+                             label_map.astype(np.int64) - 1).astype(np.uint16)
+        _save_image(
+            osp.join(data_root, 'JPEGImages', name + '.jpg'),
+            _render(rng, train_ids, unlabelled=65535))
+        savemat(
+            osp.join(data_root, 'trainval', name + '.mat'),
+            dict(LabelMap=label_map))
+        _save_label(
+            osp.join(data_root, 'SegmentationClassContext459', name + '.png'),
+            train_ids)
+        _save_label(
+            osp.join(data_root, 'SegmentationClassContext', name + '.png'),
+            to_context59[label_map])
+    for split in splits:
+        for lists in ('SegmentationContext', 'Main'):
+            _write_list(
+                osp.join(data_root, 'ImageSets', lists, split + '.txt'),
+                names[split])
+    return data_root
+
+
+CUSTOM_CLASSES = ('sky', 'grass', 'road', 'car', 'person', 'tree',
+                  'building', 'water')
+
+
+def make_custom(root: str,
+                num_train: int = 4,
+                num_val: int = 2,
+                size: Tuple[int, int] = DEFAULT_SIZE,
+                seed: int = 0,
+                class_names: Sequence[str] = CUSTOM_CLASSES) -> str:
+    """Writes a tiny dataset in the custom layout (README "Your own
+    dataset") and returns its ``data_root``, ``root/my_dataset``.
+
+    ``classes.txt`` (one name per line), ``images/{train,val}/*.jpg`` and
+    ``labels/{train,val}/*.png`` (grey, value k the k-th class of
+    ``classes.txt`` counted from 0, 255 unlabelled). Each split holds every
+    class.
+    """
+    _check_counts(num_train, num_val)
+    rng = np.random.default_rng(seed)
+    data_root = osp.join(root, 'my_dataset')
+    splits = dict(train=num_train, val=num_val)
+    for split in splits:
+        _make_dirs(data_root, osp.join('images', split),
+                   osp.join('labels', split))
+    with open(osp.join(data_root, 'classes.txt'), 'w') as f:
+        f.writelines(name + '\n' for name in class_names)
+    for split, _, name, label in _samples(rng, splits,
+                                          range(len(class_names)), 255, size,
+                                          'photo_{:04d}'):
+        _save_image(
+            osp.join(data_root, 'images', split, name + '.jpg'),
+            _render(rng, label))
+        _save_label(osp.join(data_root, 'labels', split, name + '.png'),
+                    label)
+    return data_root
+
+
 DATASET_MAKERS = dict(
     voc20=make_voc20,
+    voc21=make_voc20,  # VOC 2012 with background: the same files
     context59=make_context59,
-    coco_stuff171=make_coco_stuff171)
+    coco_stuff171=make_coco_stuff171,
+    ade20k150=make_ade20k150,
+    ade20k847=make_ade20k847,
+    pascal_context459=make_pascal_context459,
+    custom=make_custom)

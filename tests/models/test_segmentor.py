@@ -292,3 +292,36 @@ def test_the_model_owns_its_classes_and_their_embeddings():
     model.set_classes(['cat', 'dog', 'sky'], 'multi')  # other templates
     assert model.class_embeddings is None
     assert model.cache_class_embeddings() == 'text encoder'
+
+
+def test_classes_by_name():
+    names = [f'class {i}' for i in range(20)]
+    model = build(class_names=names, unseen_classes=['class 16', 'class 15'])
+    assert model.unseen_classes == [16, 15]
+    assert model.seen_classes == list(range(15)) + [17, 18, 19]
+    with pytest.raises(ValueError, match=r"\['sheep'\] are not among the 20"):
+        build(class_names=names, unseen_classes=['sheep'])
+
+
+def test_847_classes_embedded_once_for_every_window_and_image():
+    """ADE20K-847: the text encoder runs once (in chunks of 256 prompts)
+    for the whole evaluation, not per window or per image."""
+    from cascade_clip.structures.class_names import ADE20K_847_CLASSES
+    model = build(class_names=list(ADE20K_847_CLASSES), unseen_classes=[],
+                  ignore_index=65535).eval()
+    calls = []
+    encode = model.text_encoder.encode
+
+    def counting_encode(texts):
+        calls.append(len(texts))
+        return encode(texts)
+
+    model.text_encoder.encode = counting_encode
+    image = torch.randn(1, 3, 64, 150)  # 3 windows of 64 x 64
+    with torch.no_grad():
+        for _ in range(2):
+            [result] = model.predict(image)
+    assert calls == [256, 256, 256, 79]
+    assert result.seg_logits.data.shape == (847, 64, 150)
+    assert 0 <= result.pred_sem_seg.data.min()
+    assert result.pred_sem_seg.data.max() < 847

@@ -82,10 +82,10 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
         num_classes: Number of classes, when ``class_names`` is not given.
         text_embeddings: ``.npy`` file of ``(num_classes, C)`` embeddings.
         prompt_templates: ``'single'``, ``'multi'`` or a list of templates.
-        seen_classes: Indices of the seen classes (default: all that are not
-            unseen).
-        unseen_classes: Indices of the unseen classes (default: the
-            setting's, else none).
+        seen_classes: Indices or names of the seen classes (default: all
+            that are not unseen).
+        unseen_classes: Indices or names of the unseen classes (default:
+            the setting's, else none).
         self_training: Transductive training with pseudo-labels.
         pretrained: CLIP weight file (``ViT-B-16.pt``) for both towers.
         train_cfg: Unused, for mmseg compatibility.

@@ -1,0 +1,18 @@
+# The COCO -> Pascal VOC-21 (with background) cross-dataset config shrunk for
+# tests and CPU runs: a tiny COCO-Stuff model
+# (cascade-clip_tiny_1xb2-20_coco-stuff171-64x64_inductive) evaluated on the
+# data of `python tools/make_tiny_dataset.py voc21 data/tiny`.
+_base_ = [
+    '../cross_dataset/cascade-clip_vit-b16_coco-stuff171-to-voc21-512x512.py',  # noqa
+    '../_base_/models/cascade_clip_tiny.py'
+]
+custom_imports = dict(imports=['cascade_clip'], allow_failed_imports=False)
+crop_size = _base_.tiny_crop_size
+model = _base_.tiny_model
+test_pipeline = _base_.tiny_test_pipeline
+val_dataloader = dict(
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(
+        data_root='data/tiny/VOCdevkit/VOC2012', pipeline=test_pipeline))
+test_dataloader = val_dataloader

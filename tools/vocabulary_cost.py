@@ -1,0 +1,56 @@
+"""The cost of a long class list at test time: text embedding (once) and,
+per image, time and peak memory, for the first K classes of a config.
+
+    python tools/vocabulary_cost.py CONFIG [--classes K ...]
+        [--image-size H W] [--images N] [--device cpu|cuda]
+        [--checkpoint CKPT] [--cfg-options k=v ...]
+
+Also counts the text encoder's calls while images are segmented: 0, the
+class embeddings are computed once.
+"""
+import argparse
+
+from cascade_clip.apis.cli import add_cfg_options
+from cascade_clip.analysis.vocabulary_cost import (format_vocabulary_cost,
+                                                      measure_vocabulary_cost)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description='Measure what the number of classes costs at test time')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument(
+        '--classes',
+        type=int,
+        nargs='+',
+        help='numbers of classes K to measure (default: all of the config)')
+    parser.add_argument(
+        '--image-size',
+        type=int,
+        nargs=2,
+        default=[512, 683],
+        metavar=('H', 'W'),
+        help='test image size as the model gets it')
+    parser.add_argument(
+        '--images', type=int, default=3, help='timed images per K')
+    parser.add_argument('--device', help='cpu or cuda (default: cuda if any)')
+    parser.add_argument('--checkpoint', help='weights (default: random)')
+    add_cfg_options(parser)
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    results = measure_vocabulary_cost(
+        args.config,
+        class_counts=args.classes,
+        image_size=args.image_size,
+        images=args.images,
+        device=args.device,
+        checkpoint=args.checkpoint,
+        cfg_options=args.cfg_options)
+    print(format_vocabulary_cost(results))
+
+
+if __name__ == '__main__':
+    main()
