@@ -53,3 +53,36 @@ def test_weights_and_an_image_without_labels():
                           plain['loss_mask'] * 2.0 / 100, rtol=1e-6)
     with pytest.raises(ValueError, match='differ in size'):
         MaskLoss()(logits, torch.zeros(1, 4, 5, dtype=torch.long))
+
+
+@pytest.mark.parametrize('chunk', [10**6, 2 * 6 * 9])  # one, several
+def test_gradient_matches_the_naive_loss(monkeypatch, chunk):
+    """The fused terms compute their own backward pass, a chunk of classes
+    at a time: it must be the naive loss's gradient."""
+    from cascade_clip.models.losses.mask_loss import DenseMaskTerms
+    monkeypatch.setattr(DenseMaskTerms, 'CHUNK_ELEMENTS', chunk)
+    assert len(DenseMaskTerms._chunks(torch.empty(2, 5, 54))) == (
+        1 if chunk > 10**5 else 5)
+    torch.manual_seed(0)
+    logits = (torch.randn(2, 5, 6, 9) * 3).requires_grad_()
+    labels = torch.randint(0, 5, (2, 6, 9))
+    labels[0, :2] = 255
+    losses = MaskLoss()(logits, labels)
+    (losses['loss_mask'] + 2 * losses['loss_dice']).backward()
+    reference = logits.detach().clone().requires_grad_()
+    focal, dice = naive_losses(reference, labels)
+    (focal + 2 * dice).backward()
+    assert torch.allclose(logits.grad, reference.grad, rtol=1e-4, atol=1e-7)
+
+
+def test_bfloat16_logits_get_a_bfloat16_gradient():
+    torch.manual_seed(0)
+    logits = torch.randn(1, 3, 4, 4)
+    labels = torch.randint(0, 3, (1, 4, 4))
+    half = logits.bfloat16().requires_grad_()
+    full = half.detach().float().requires_grad_()
+    for x in (half, full):
+        losses = MaskLoss()(x, labels)
+        (losses['loss_mask'] + losses['loss_dice']).backward()
+    assert half.grad.dtype == torch.bfloat16
+    assert torch.allclose(half.grad.float(), full.grad, rtol=1e-2, atol=1e-4)
