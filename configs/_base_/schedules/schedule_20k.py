@@ -2,9 +2,13 @@
 # matching key only, so every trainable parameter gets lr x10, decay 0.01);
 # poly decay over all 20k iterations with a linear warm-up over the first 1500.
 optimizer = dict(type='AdamW', lr=2e-5, weight_decay=0.01)
+# GroupedOptimWrapperConstructor applies the keys as mmengine's default
+# constructor does, then merges its one-group-per-parameter into one group
+# per distinct lr / decay (the same update, stepped as multi-tensor ops).
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=optimizer,
+    constructor='GroupedOptimWrapperConstructor',
     paramwise_cfg=dict(
         custom_keys={
             'backbone': dict(lr_mult=10.0),
