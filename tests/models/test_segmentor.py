@@ -325,3 +325,54 @@ def test_847_classes_embedded_once_for_every_window_and_image():
     assert result.seg_logits.data.shape == (847, 64, 150)
     assert 0 <= result.pred_sem_seg.data.min()
     assert result.pred_sem_seg.data.max() < 847
+
+
+def test_bf16_autocast_inference_and_losses_are_close_to_float32():
+    """The --amp paths on the CPU: bfloat16 autocast gives the float32
+    scores and losses up to bfloat16 rounding."""
+    model = build(decode_head=dict(
+        tiny_model_config()['decode_head'], dropout=0.0),
+        backbone=dict(tiny_model_config()['backbone'], drop_path_rate=0.0,
+                      prompt_dropout=0.0))
+    img = torch.randn(2, 3, 64, 96)
+    labels = random_labels(2, 64, 96)
+    results = []
+    for amp in (False, True):
+        with torch.no_grad(), torch.autocast('cpu', torch.bfloat16,
+                                             enabled=amp):
+            model.eval()
+            scores = model.slide_inference(img)
+            model.train()
+            losses = model(img, samples(labels), mode='loss')
+        results.append((scores.float(), losses))
+    (scores, losses), (scores_bf16, losses_bf16) = results
+    assert (scores_bf16 - scores).abs().max() < 3e-2
+    assert not torch.equal(scores_bf16, scores)  # it did run in bfloat16
+    for key in ('decode.loss_mask', 'decode.loss_dice'):
+        assert torch.allclose(losses_bf16[key].float(), losses[key],
+                              rtol=3e-2), key
+
+
+@pytest.mark.skipif(
+    not torch.cuda.is_available(),
+    reason='CUDA graphs need a CUDA GPU; this machine has none (the CPU '
+    'path ignores cuda_graph, which the other inference tests cover)')
+def test_cuda_graph_inference_equals_eager():
+    model = build().cuda().eval()
+    img = torch.randn(1, 3, 80, 130, device='cuda')
+    with torch.no_grad():
+        for amp in (False, True):
+            with torch.autocast('cuda', torch.bfloat16, enabled=amp):
+                model.test_cfg['cuda_graph'] = False
+                eager = [model.slide_inference(img + i) for i in range(2)]
+                model.test_cfg['cuda_graph'] = True
+                graphed = [model.slide_inference(img + i) for i in range(2)]
+            for a, b in zip(eager, graphed):
+                assert torch.allclose(a, b, atol=1e-5 if not amp else 1e-2)
+        # new classes: captured again, with the new embeddings
+        model.set_classes(['cat', 'dog', 'sky'])
+        graphed = model.slide_inference(img)
+        model.test_cfg['cuda_graph'] = False
+        eager = model.slide_inference(img)
+    assert graphed.shape[1] == 3
+    assert torch.allclose(graphed, eager, atol=1e-5)

@@ -12,6 +12,8 @@ from ...checkpoint.clip_weights import read_clip_weights
 from ...checkpoint.official import (convert_official_state_dict,
                                     is_official_state_dict)
 from ...structures import ZeroShotSplit, resolve_class_names
+from ..layers import resize_bilinear
+from .cuda_graphs import CUDAGraphCache
 from ..text_embeddings import (check_open_vocabulary, encode_class_names,
                                load_text_embeddings, resolve_templates)
 
@@ -90,8 +92,10 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
         pretrained: CLIP weight file (``ViT-B-16.pt``) for both towers.
         train_cfg: Unused, for mmseg compatibility.
         test_cfg: ``mode`` (``'whole'`` or ``'slide'``), ``crop_size`` and
-            ``stride`` of the windows, and ``windows_per_batch`` (how many
-            windows run through the model at once; default all).
+            ``stride`` of the windows, ``windows_per_batch`` (how many
+            windows run through the model at once; default all) and
+            ``cuda_graph`` (replay inference on a GPU from captured CUDA
+            graphs, one per window batch shape; default off).
         data_preprocessor: ``SegDataPreProcessor`` config.
         ignore_index: Label value that is not a class.
     """
@@ -118,6 +122,7 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
         self.backbone = MODELS.build(backbone)
         self.text_encoder = MODELS.build(text_encoder)
         self.decode_head = MODELS.build(decode_head)
+        self._cuda_graphs = CUDAGraphCache(self._encode_decode)
         self.align_corners = False
         self.pretrained = pretrained
         self.train_cfg = train_cfg
@@ -390,15 +395,22 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
                       inputs: Tensor,
                       batch_img_metas: Optional[List[dict]] = None) -> Tensor:
         """Calibrated scores of every class ``(B, K, H, W)`` at the input's
-        size."""
+        size; replayed from a captured CUDA graph with ``test_cfg``'s
+        ``cuda_graph`` on a GPU, outside training."""
+        if (self.test_cfg.get('cuda_graph') and inputs.is_cuda
+                and not self.training and not torch.is_grad_enabled()
+                and not self.text_encoder_trains):
+            # A new embedding cache or moved weights mean a new capture.
+            guard = (self.get_class_embeddings(), self.seen_mask,
+                     self.backbone.conv1.weight.data_ptr())
+            return self._cuda_graphs(inputs, guard)
+        return self._encode_decode(inputs)
+
+    def _encode_decode(self, inputs: Tensor) -> Tensor:
         pred_masks = self.decode_head(
             self.extract_feat(inputs), self.get_class_embeddings())
         scores = self.decode_head.predict_by_feat(pred_masks, self.seen_mask)
-        return F.interpolate(
-            scores,
-            size=inputs.shape[2:],
-            mode='bilinear',
-            align_corners=False)
+        return resize_bilinear(scores, inputs.shape[2:])
 
     def slide_inference(self, inputs: Tensor,
                         batch_img_metas: Optional[List[dict]] = None
