@@ -4,11 +4,14 @@
                               [--warmup 100] [--images 200]
                               [--image-size H W] [--train-iters N]
                               [--train-warmup N] [--batch-size B]
+                              [--cuda-graph] [--throughput N]
                               [--out FILE] [--cfg-options k=v ...]
 
 Inference: the paper's protocol, one image at a time, 100 warm-up images
 then 200 timed, sliding windows as the config's test_cfg says, on a random
 512 x 683 image (a 4:3 image after the test resize to a 512 short side).
+--cuda-graph replays inference from captured CUDA graphs (GPU). --throughput
+N also times forward passes of N training-size crops at once (windows/s).
 Training: train_step with the config's optimizer on random batches of the
 training crop. Without a CHECKPOINT the weights are random; timings do not
 depend on them.
@@ -54,6 +57,16 @@ def parse_args():
         '--batch-size',
         type=int,
         help='training batch (default: the config\'s per-GPU batch)')
+    parser.add_argument(
+        '--cuda-graph',
+        action='store_true',
+        help='replay inference from captured CUDA graphs (GPU only)')
+    parser.add_argument(
+        '--throughput',
+        type=int,
+        default=0,
+        metavar='N',
+        help='also time forward passes of N crops at once (windows/s)')
     parser.add_argument('--out', help='also write the results as JSON here')
     add_cfg_options(parser)
     args = parser.parse_args()
@@ -75,7 +88,9 @@ def main():
         train_iters=args.train_iters,
         train_warmup=args.train_warmup,
         batch_size=args.batch_size,
-        cfg_options=args.cfg_options)
+        cfg_options=args.cfg_options,
+        cuda_graph=args.cuda_graph,
+        throughput_windows=args.throughput)
     print(format_benchmark(result))
     if args.out:
         write_json(result, args.out)

@@ -153,12 +153,57 @@ def inference_speed(model: nn.Module,
             _sync(device)
             if i >= warmup:
                 elapsed += time.perf_counter() - start
+    windows = windows_per_image(model.test_cfg, image_size)
     return dict(
         images_per_s=images / elapsed if images else None,
         seconds_per_image=elapsed / images if images else None,
-        windows_per_image=windows_per_image(model.test_cfg, image_size),
+        windows_per_s=images * windows / elapsed if images else None,
+        windows_per_image=windows,
+        cuda_graph=bool(model.test_cfg.get('cuda_graph')),
         timed_images=images,
         warmup_images=warmup,
+        dtype=str(dtype).replace('torch.', ''),
+        **_peak_memory(device))
+
+
+def throughput_speed(model: nn.Module,
+                     windows: int,
+                     crop_size: Tuple[int, int],
+                     iters: int = 20,
+                     warmup: int = 5,
+                     amp: bool = False) -> Dict[str, Any]:
+    """Windows per second when ``windows`` crops run through the model at
+    once (``encode_decode``: image encoder, head on every class, calibrated
+    scores at the crop's size): the most a GPU gives, e.g. for evaluating
+    many images or large ones.
+
+    Returns:
+        ``windows_per_s``, ``seconds_per_forward``, ``windows``,
+        ``crop_size``, ``timed_forwards``, ``dtype`` and the peak memory.
+    """
+    device = next(model.parameters()).device
+    generator = torch.Generator().manual_seed(0)
+    crops = torch.randn(windows, 3, *crop_size, generator=generator).to(
+        device)
+    dtype = amp_dtype(device) if amp else torch.float32
+    model.eval()
+    _reset_peak(device)
+    elapsed = 0.0
+    with torch.no_grad(), torch.autocast(
+            device.type, dtype=dtype, enabled=amp):
+        for i in range(warmup + iters):
+            _sync(device)
+            start = time.perf_counter()
+            model.encode_decode(crops)
+            _sync(device)
+            if i >= warmup:
+                elapsed += time.perf_counter() - start
+    return dict(
+        windows_per_s=windows * iters / elapsed if iters else None,
+        seconds_per_forward=elapsed / iters if iters else None,
+        windows=windows,
+        crop_size=tuple(crop_size),
+        timed_forwards=iters,
         dtype=str(dtype).replace('torch.', ''),
         **_peak_memory(device))
 
@@ -247,6 +292,7 @@ def training_speed(model: nn.Module,
     return dict(
         iters_per_s=iters / elapsed if iters else None,
         seconds_per_iter=elapsed / iters if iters else None,
+        images_per_s=iters * batch_size / elapsed if iters else None,
         batch_size=batch_size,
         crop_size=crop,
         timed_iters=iters,
@@ -266,7 +312,10 @@ def benchmark(config: str,
               train_iters: int = 50,
               train_warmup: int = 10,
               batch_size: Optional[int] = None,
-              cfg_options: Optional[dict] = None) -> Dict[str, Any]:
+              cfg_options: Optional[dict] = None,
+              cuda_graph: bool = False,
+              throughput_windows: int = 0,
+              throughput_iters: int = 20) -> Dict[str, Any]:
     """Inference images/s and training iterations/s of a config's model.
 
     Inference runs first, then training on the same model; ``images=0`` or
@@ -287,6 +336,11 @@ def benchmark(config: str,
         train_warmup: Untimed training iterations first.
         batch_size: Training batch (default: the config's per-GPU batch).
         cfg_options: Config overrides.
+        cuda_graph: Replay inference from captured CUDA graphs (the
+            model's ``test_cfg.cuda_graph``; GPU only).
+        throughput_windows: Also time forward passes of this many training
+            crops at once (:func:`throughput_speed`); 0 skips it.
+        throughput_iters: Timed forward passes of the throughput part.
 
     Returns:
         ``config``, ``checkpoint``, ``weights``, ``class_embeddings``
@@ -294,7 +348,8 @@ def benchmark(config: str,
         :func:`~cascade_clip.analysis.complexity.cache_class_embeddings`),
         ``device``, ``machine``
         (see :func:`machine_info`), ``image_size``, ``inference`` (see
-        :func:`inference_speed`) and ``training`` (see
+        :func:`inference_speed`), ``throughput`` (see
+        :func:`throughput_speed`) and ``training`` (see
         :func:`training_speed`); a part that was skipped is ``None``.
     """
     image_size = tuple(int(s) for s in image_size)
@@ -307,6 +362,11 @@ def benchmark(config: str,
     torch.manual_seed(0)
     model = init_model(config, checkpoint, device, cfg_options)
     device = model.device
+    if cuda_graph:
+        if device.type != 'cuda':
+            raise ValueError('cuda_graph needs a CUDA device, not '
+                             f'{device}')
+        model.test_cfg['cuda_graph'] = True
     embeddings = cache_class_embeddings(model)
     result = dict(
         config=config,
@@ -317,10 +377,15 @@ def benchmark(config: str,
         machine=machine_info(device),
         image_size=image_size,
         inference=None,
+        throughput=None,
         training=None)
     if images > 0:
         result['inference'] = inference_speed(model, image_size, warmup,
                                               images, amp)
+    if throughput_windows > 0:
+        result['throughput'] = throughput_speed(
+            model, throughput_windows, crop_size_of(model.cfg),
+            throughput_iters, min(5, throughput_iters), amp)
     if train_iters > 0:
         result['training'] = training_speed(model, model.cfg, batch_size,
                                             train_iters, train_warmup, amp)
@@ -348,6 +413,7 @@ def format_benchmark(result: Dict[str, Any]) -> str:
     """The result of :func:`benchmark` as a text table."""
     machine = result['machine']
     inference, training = result['inference'], result['training']
+    throughput = result.get('throughput')
     rows: List[Tuple[str, str]] = [
         ('config', result['config']),
         ('weights', result['checkpoint'] or 'random (timings do not depend '
@@ -368,13 +434,28 @@ def format_benchmark(result: Dict[str, Any]) -> str:
             ('windows per image', str(inference['windows_per_image'])),
             ('inference images', f'{inference["warmup_images"]} warm-up + '
              f'{inference["timed_images"]} timed'),
+            ('inference CUDA graphs', 'yes' if inference.get('cuda_graph')
+             else 'no'),
             ('inference img/s', _fmt(inference['images_per_s'])),
+            ('inference ms/image', _fmt(
+                inference['seconds_per_image'] and
+                1000 * inference['seconds_per_image'], 1)),
             ('inference peak memory',
              f'{inference["peak_memory_mib"]:.0f} MiB '
              f'({inference["peak_memory_kind"]})'),
         ]
     else:
         rows.append(('inference img/s', 'skipped'))
+    if throughput is not None:
+        rows += [
+            ('throughput', '{} windows of {} x {} per forward, {}'.format(
+                throughput['windows'], *throughput['crop_size'],
+                _precision(throughput['dtype']))),
+            ('throughput windows/s', _fmt(throughput['windows_per_s'], 1)),
+            ('throughput peak memory',
+             f'{throughput["peak_memory_mib"]:.0f} MiB '
+             f'({throughput["peak_memory_kind"]})'),
+        ]
     if training is not None:
         rows += [
             ('training dtype', _precision(training['dtype']) +
@@ -385,6 +466,10 @@ def format_benchmark(result: Dict[str, Any]) -> str:
             ('training iterations', f'{training["warmup_iters"]} warm-up + '
              f'{training["timed_iters"]} timed'),
             ('training it/s', _fmt(training['iters_per_s'])),
+            ('training ms/step', _fmt(
+                training['seconds_per_iter'] and
+                1000 * training['seconds_per_iter'], 1)),
+            ('training images/s', _fmt(training['images_per_s'], 1)),
             ('training peak memory',
              f'{training["peak_memory_mib"]:.0f} MiB '
              f'({training["peak_memory_kind"]})'),
