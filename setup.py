@@ -41,7 +41,11 @@ setup(
     python_requires='>=3.10',
     packages=find_packages(include=['cascade_clip', 'cascade_clip.*']),
     cmdclass={'build_py': BuildWithConfigs},
-    package_data={'cascade_clip.structures': ['class_lists/*']},
+    package_data={
+        'cascade_clip.structures': ['class_lists/*'],
+        # the tiny CLIP of the demo, made by tools/pretrain_tiny_clip.py
+        'cascade_clip.synthetic': ['*.safetensors'],
+    },
     install_requires=read_requirements(),
     extras_require={'tests': ['pytest']},
 )

@@ -1,28 +1,66 @@
-"""The whole workflow in one command, with nothing to download.
+"""Zero-shot segmentation that visibly works, with nothing to download.
 
-    python tools/demo.py [--out work_dirs/demo] [--iters 300]
+    python tools/demo.py [--out work_dirs/demo] [--iters 2000] [--seed 0]
 
-Makes a tiny random CLIP and a small generated VOC-like dataset, trains
-inductively, evaluates (seen / unseen / hIoU table), and writes pictures
-and an open-vocabulary inference example. The CLIP is random and tiny: the
-numbers say nothing about Cascade-CLIP.
+In a synthetic world of 20 classes, each a colour and a shape ("red
+circle"), 5 of them unseen: trains Cascade-CLIP on the 15 seen classes'
+masks with a tiny CLIP pre-trained on captions of all 20 (shipped; made by
+tools/pretrain_tiny_clip.py), evaluates on all 20, and evaluates again as a
+control with the unseen classes' text embeddings replaced by random unit
+vectors. Prints both (mIoU(S), mIoU(U), hIoU) and writes pictures of
+unseen shapes segmented and named, a per-class IoU chart and an
+open-vocabulary inference example into --out.
 """
 import argparse
 
-from cascade_clip.apis.demo import run_demo
+from cascade_clip.synthetic.demo import format_results, run_demo
+from cascade_clip.synthetic.pretrain import SHIPPED_WEIGHTS
+
+NOTICE = ('A synthetic world: 64x64 scenes of coloured shapes, a tiny CLIP '
+          'pre-trained on their captions. The numbers show that training '
+          'learns and that the unseen classes are found through their text '
+          'embeddings; they are not Cascade-CLIP\'s results on real '
+          'benchmarks.')
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog=__doc__.split('\n\n', 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--out', default='work_dirs/demo', help='folder')
-    parser.add_argument('--iters', type=int, default=300,
-                        help='training iterations')
+    parser.add_argument('--iters', type=int, default=2000,
+                        help='training iterations (default %(default)s)')
+    parser.add_argument('--seed', type=int, default=0,
+                        help='training seed (default %(default)s)')
     parser.add_argument('--lr', type=float,
-                        help='base learning rate (default: the paper\'s 2e-5)')
-    parser.add_argument('--num-train', type=int, default=16)
-    parser.add_argument('--num-val', type=int, default=4)
+                        help='base learning rate (default: the config\'s)')
+    parser.add_argument('--num-train', type=int, default=2000,
+                        help='training scenes (default %(default)s)')
+    parser.add_argument('--num-val', type=int, default=200,
+                        help='validation scenes (default %(default)s)')
+    parser.add_argument('--num-pictures', type=int, default=4)
+    parser.add_argument('--clip', default=SHIPPED_WEIGHTS,
+                        help='CLIP weights (default: the shipped tiny CLIP)')
     args = parser.parse_args()
-    run_demo(args.out, args.iters, args.lr, args.num_train, args.num_val)
+    print(NOTICE, flush=True)
+    result = run_demo(
+        args.out,
+        iters=args.iters,
+        seed=args.seed,
+        num_train=args.num_train,
+        num_val=args.num_val,
+        num_pictures=args.num_pictures,
+        clip=args.clip,
+        lr=args.lr,
+        log=None)
+    print('\n' + format_results(result))
+    print(f'\ntrained in {result.seconds:.0f} s; wrote:')
+    for path in [result.checkpoint, result.chart] + result.pictures:
+        if path:
+            print(f'  {path}')
+    if result.infer:
+        print(f'  {result.infer["mask"]}\n  {result.infer["overlay"]}')
 
 
 if __name__ == '__main__':

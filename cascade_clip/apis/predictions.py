@@ -50,7 +50,9 @@ def visualize_predictions(config: Union[str, Config],
                           out_dir: Optional[str] = None,
                           cfg_options: Optional[dict] = None,
                           device: Optional[str] = None,
-                          font_size: int = 14) -> List[PredictionPicture]:
+                          font_size: int = 14,
+                          min_side: Optional[int] = None
+                          ) -> List[PredictionPicture]:
     """Writes a picture of the model's prediction for each of the first
     ``num`` images of a split (see
     :func:`~cascade_clip.visualization.compose_picture`).
@@ -67,6 +69,9 @@ def visualize_predictions(config: Union[str, Config],
         cfg_options: Config overrides, as ``--cfg-options`` gives them.
         device: ``'cuda'``, ``'cpu'``...; default CUDA if available.
         font_size: Pixel size of the captions and the legend.
+        min_side: Draw images whose shorter side is below this enlarged by
+            a whole factor (nearest neighbour), so that small images stay
+            readable; default: at their size.
 
     Returns:
         One record per picture, in the split's order; ``.path`` is the file
@@ -101,6 +106,10 @@ def visualize_predictions(config: Union[str, Config],
             gt = resize_labels(sample.gt_sem_seg.data[0].cpu().numpy(), shape)
         else:
             gt = np.full(shape, model.ignore_index, np.uint8)
+        if min_side and min(shape) < min_side:
+            factor = -(-min_side // min(shape))
+            image, gt, pred = (np.repeat(np.repeat(a, factor, 0), factor, 1)
+                               for a in (image, gt, pred))
         canvas, entries = compose_picture(image, gt, pred, class_names,
                                           palette, model.unseen_classes,
                                           model.ignore_index, font_size)

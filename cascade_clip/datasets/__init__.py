@@ -4,13 +4,14 @@ from .open_vocabulary_datasets import (ADE20K150Dataset, ADE20K847Dataset,
                                        PascalContext459Dataset,
                                        PascalVOC21Dataset)
 from .transforms import CheckedLoadAnnotations, CheckedLoadImageFromFile
-from .zero_shot_datasets import (PascalVOC20Dataset, ZeroShotCOCOStuffDataset,
+from .zero_shot_datasets import (PascalVOC20Dataset, ShapesWorldDataset,
+                                 ZeroShotCOCOStuffDataset,
                                  ZeroShotPascalContext59Dataset)
 
 __all__ = [
     'PascalVOC20Dataset', 'ZeroShotPascalContext59Dataset',
     'ZeroShotCOCOStuffDataset', 'PascalVOC21Dataset', 'ADE20K150Dataset',
     'ADE20K847Dataset', 'PascalContext459Dataset', 'CustomZeroShotDataset',
-    'CheckedLoadImageFromFile', 'CheckedLoadAnnotations',
+    'ShapesWorldDataset', 'CheckedLoadImageFromFile', 'CheckedLoadAnnotations',
     'build_split_dataset'
 ]

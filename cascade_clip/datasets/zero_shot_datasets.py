@@ -15,6 +15,7 @@ from mmseg.datasets import (BaseSegDataset, COCOStuffDataset,
                             PascalContextDataset59, PascalVOCDataset)
 from mmseg.registry import DATASETS
 
+from ..synthetic import world
 from .transforms import OUT_OF_RANGE_CHOICES
 
 README_HINT = ('Download and convert the dataset as data/README.md (in the '
@@ -160,3 +161,19 @@ class ZeroShotCOCOStuffDataset(LayoutCheckMixin, COCOStuffDataset):
     Images ``images/{train2017,val2017}/*.jpg``, labels
     ``annotations/{train2017,val2017}/*_labelTrainIds.png``; no split file.
     """
+
+
+def _shapes_palette() -> list:
+    """Each class drawn in its colour, darker for each further shape."""
+    shades = (1.0, 0.75, 0.55, 0.38)
+    return [[int(c * shades[s]) for c in rgb] for rgb in world.COLOURS.values()
+            for s in range(len(world.SHAPES))]
+
+
+@DATASETS.register_module()
+class ShapesWorldDataset(PascalVOC20Dataset):
+    """The synthetic shapes world (:mod:`cascade_clip.synthetic.world`) in
+    Pascal VOC's layout: 20 colour-and-shape classes, raw label 0
+    background (dropped by ``reduce_zero_label``), ``JPEGImages/*.jpg``,
+    ``SegmentationClass/*.png`` and ``ImageSets/Segmentation/*.txt``."""
+    METAINFO = dict(classes=world.CLASSES, palette=_shapes_palette())

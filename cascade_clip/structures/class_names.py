@@ -1,8 +1,9 @@
 """Class names of every dataset the configs know, as the datasets list them.
 
 VOC-20, Context-59, COCO-Stuff-171, VOC-21 and ADE20K-150 take mmseg's
-lists (ADE20K-150's ``'bed '`` without its trailing space). ADE20K-847 and
-Pascal Context-459 are read from ``class_lists/``:
+lists (ADE20K-150's ``'bed '`` without its trailing space), the shapes
+world its own (:mod:`cascade_clip.synthetic.world`). ADE20K-847 and Pascal
+Context-459 are read from ``class_lists/``:
 
 - ``ade20k_847.tsv``: one line per class in train-id order, ``<ADE object
   id>\\t<name>``. The id is the class index that the full ADE20K release
@@ -18,6 +19,8 @@ from typing import Dict, List, Tuple
 
 from mmseg.datasets import (ADE20KDataset, COCOStuffDataset,
                             PascalContextDataset59, PascalVOCDataset)
+
+from ..synthetic import world
 
 CLASS_LIST_DIR = osp.join(osp.dirname(osp.abspath(__file__)), 'class_lists')
 
@@ -70,6 +73,7 @@ DATASET_CLASSES: Dict[str, Tuple[str, ...]] = {
     'voc20': VOC20_CLASSES,
     'context59': CONTEXT59_CLASSES,
     'coco_stuff171': COCO_STUFF171_CLASSES,
+    'shapes20': world.CLASSES,
     'voc21': VOC21_CLASSES,
     'ade20k150': ADE20K_150_CLASSES,
     'ade20k847': ADE20K_847_CLASSES,

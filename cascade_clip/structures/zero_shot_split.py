@@ -12,13 +12,14 @@ import os.path as osp
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple, Union
 
+from ..synthetic import world
 from .class_names import (COCO_STUFF171_CLASSES, CONTEXT59_CLASSES,
                           DATASET_CLASSES, VOC20_CLASSES, read_class_names)
 
 ClassRef = Union[int, str]  # a class id or a class name
 
-# The settings of the paper: every class in the dataset's order, and the
-# unseen ones.
+# The settings of the paper, and the shapes world of the demo: every class
+# in the dataset's order, and the unseen ones.
 ZERO_SHOT_SPLITS = {
     'voc20': dict(classes=VOC20_CLASSES, unseen=(15, 16, 17, 18, 19)),
     'context59':
@@ -30,6 +31,7 @@ ZERO_SHOT_SPLITS = {
         classes=COCO_STUFF171_CLASSES,
         unseen=(19, 23, 28, 29, 36, 51, 76, 88, 94, 112, 133, 136, 137, 157,
                 160)),
+    'shapes20': dict(classes=world.CLASSES, unseen=world.UNSEEN),
 }
 
 
