@@ -1,13 +1,17 @@
 """Turning a config file and command-line choices into a ready config for
-mmengine's ``Runner``; ``tools/train.py`` and ``tools/test.py`` are thin
-layers over these functions."""
+mmengine's ``Runner``, and running it with a console a person can read;
+``tools/train.py`` and ``tools/test.py`` are thin layers over these
+functions."""
 import os
 import os.path as osp
 from typing import Optional, Sequence
 
 import torch
 from mmengine.config import Config
+from mmengine.runner import Runner
+from torch import nn
 
+from ..engine.console import BriefConsoleRunner
 from .model import load_config
 
 
@@ -154,6 +158,41 @@ def test_config(config: str,
         if show_dir:
             cfg.visualizer['save_dir'] = show_dir
     return cfg
+
+
+def build_runner(cfg: Config, brief: bool = True,
+                 tables: bool = True) -> Runner:
+    """mmengine's ``Runner`` for a config of :func:`train_config` or
+    :func:`test_config`.
+
+    Args:
+        cfg: The run's config.
+        brief: A console a person can read (see
+            :mod:`cascade_clip.engine.console`): what runs, progress with
+            ETA, evaluation tables; the full log, the config and the
+            optimizer's parameter groups go to the work dir's files only.
+            ``False``: mmengine's console (everything).
+        tables: With ``brief``, show the evaluation tables (``False``: for
+            a caller that prints its own; they stay in the log file).
+    """
+    if not brief:
+        return Runner.from_cfg(cfg)
+    runner = BriefConsoleRunner.from_cfg(cfg)
+    runner.console.tables = tables
+    return runner
+
+
+def run_train(cfg: Config, brief: bool = True,
+              tables: bool = True) -> nn.Module:
+    """Trains with a config of :func:`train_config` (console: see
+    :func:`build_runner`); returns the trained model."""
+    return build_runner(cfg, brief, tables).train()
+
+
+def run_test(cfg: Config, brief: bool = True, tables: bool = True) -> dict:
+    """Evaluates with a config of :func:`test_config` (console: see
+    :func:`build_runner`); returns the metrics."""
+    return build_runner(cfg, brief, tables).test()
 
 
 def parse_eval(values: Optional[Sequence[str]]) -> None:

@@ -15,6 +15,12 @@ from ..structures import ClassRef, ZeroShotSplit, check_class_ids
 JSON_NAME = 'zero_shot_metrics.json'
 _TABLE_TITLES = (('seen', 'seen classes'), ('unseen', 'unseen classes'),
                  (None, 'classes in neither split'))
+ALL_CLASSES_TITLE = 'all classes'
+# How the tables' log messages begin: the per-class ones, the summary.
+PER_CLASS_TABLE_TITLES = tuple(
+    f'{title}:'
+    for title in [t for _, t in _TABLE_TITLES] + [ALL_CLASSES_TITLE])
+SUMMARY_TABLE_TITLE = 'zero-shot summary:'
 
 
 @METRICS.register_module()
@@ -205,7 +211,8 @@ class ZeroShotIoUMetric(IoUMetric):
                     class_split: bool = True) -> None:
         """Prints per-class tables for each split (one of all classes
         without a split) and the summary table."""
-        titles = _TABLE_TITLES if class_split else ((None, 'all classes'), )
+        titles = _TABLE_TITLES if class_split else ((None,
+                                                     ALL_CLASSES_TITLE), )
         for split, title in titles:
             split_rows = [r for r in rows if r['split'] == split]
             if not split_rows:
@@ -222,7 +229,8 @@ class ZeroShotIoUMetric(IoUMetric):
             if key in metrics:
                 summary.add_column(column, [metrics[key]])
         print_log(
-            f'zero-shot summary:\n{summary.get_string()}', logger='current')
+            f'{SUMMARY_TABLE_TITLE}\n{summary.get_string()}',
+            logger='current')
 
 
 def write_json_atomic(path: str, payload: dict) -> None:
