@@ -9,7 +9,7 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmseg.registry import MODELS
 from PIL import Image
-from tools_helpers import VOC_INDUCTIVE, run_tool
+from tools_helpers import VOC_INDUCTIVE, run_tool, run_tools, snapshot
 
 from cascade_clip.apis import init_model
 from cascade_clip.apis.inference import (OpenVocabularySegmenter,
@@ -140,3 +140,82 @@ def test_labels_are_the_argmax_of_the_models_scores(checkpoint, images):
     counts = np.bincount(expected.ravel(), minlength=4)
     assert list(result.shares.values()) == pytest.approx(
         list(counts / expected.size))
+
+
+# ------------------------------------------------ tools/infer.py: no harm
+def write_image(path, shape, seed=0):
+    rng = np.random.default_rng(seed)
+    mmcv.imwrite(rng.integers(0, 255, shape + (3, ), np.uint8), str(path))
+
+
+def only_line(text) -> str:
+    lines = text.splitlines()
+    assert len(lines) == 1, text
+    return lines[0]
+
+
+def infer(folder, checkpoint, out, *options, classes='cat,grass,sky'):
+    return [
+        'infer.py', folder, '--checkpoint', checkpoint, '--classes', classes,
+        '--templates', 'single', '--out', out, *options
+    ]
+
+
+def test_class_lists_devices_and_files_a_person_gets_wrong(
+        checkpoint, tmp_path):
+    """One word, no class, CLIP's weights as the checkpoint, an empty
+    image, ``--device cuda`` without a GPU: one line each, exit 1, no
+    file written."""
+    write_image(tmp_path / 'photo.jpg', (60, 80))
+    (tmp_path / 'empty.png').write_bytes(b'')
+    clip = tmp_path / 'clip.pt'
+    write_tiny_clip(str(clip))
+    base = ['infer.py', 'photo.jpg', '--out', 'out', '--checkpoint']
+    runs = [
+        base + [checkpoint, '--classes', 'cat'],
+        base + [checkpoint, '--classes', ''],
+        base + [str(clip), '--classes', 'cat,dog'],
+        ['infer.py', 'empty.png', '--out', 'out', '--checkpoint', checkpoint,
+         '--classes', 'cat,dog'],
+        # a machine without a GPU, also where there is one
+        (base + [checkpoint, '--classes', 'cat,dog', '--device', 'cuda'],
+         {'CUDA_VISIBLE_DEVICES': ''}),
+    ]
+    before = snapshot(tmp_path)
+    results = run_tools([
+        (run, str(tmp_path)) if isinstance(run, list) else
+        (run[0], str(tmp_path), run[1]) for run in runs
+    ], check=False)
+    lines = []
+    for result in results:
+        assert result.returncode == 1
+        assert 'Traceback' not in result.stderr
+        lines.append(only_line(result.stderr))
+    one, empty, clip_file, empty_image, cuda = lines
+    assert one == ('error: one class (\'cat\'): with one class every pixel '
+                   'is that class; give at least two class names, e.g. '
+                   '"cat,background"')
+    assert 'names no class: give class names separated by commas' in empty
+    assert clip_file.startswith(f'error: {clip} is a CLIP weight file')
+    assert '--checkpoint takes a model checkpoint' in clip_file
+    assert "belong in the config's `pretrained=`" in clip_file
+    assert empty_image == ('error: cannot read image empty.png: the file is '
+                           'empty (0 bytes)')
+    assert cuda == ('error: device cuda: no CUDA device (torch finds no GPU '
+                    'here); use --device cpu')
+    assert snapshot(tmp_path) == before
+
+
+def test_one_word_is_a_class_unless_it_is_a_setting_or_file(tmp_path):
+    from cascade_clip.apis.cli import parse_class_list
+    assert parse_class_list('cat') == ['cat']
+    assert parse_class_list(' cat , dog,') == ['cat', 'dog']
+    assert parse_class_list('voc20') == 'voc20'
+    names = tmp_path / 'names.txt'
+    names.write_text('sky\ngrass\n')
+    assert parse_class_list(str(names)) == str(names)
+    with pytest.raises(FileNotFoundError, match='class name file not found'):
+        parse_class_list(str(tmp_path / 'missing.txt'))
+    for empty in ('', ' , ,'):
+        with pytest.raises(ValueError, match='names no class'):
+            parse_class_list(empty)

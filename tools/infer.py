@@ -8,20 +8,19 @@ Writes <image>_mask.png and <image>_overlay.png (with a legend) per image and
 prints the share of pixels of each class. The model config is read from the
 checkpoint; a checkpoint of the paper's code needs --config.
 """
-import argparse
-
+from cascade_clip.apis.cli import ToolParser, parse_class_list, run_tool_main
 from cascade_clip.apis.inference import segment_images
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ToolParser(description=__doc__.splitlines()[0])
     parser.add_argument('images', help='an image or a folder of images')
     parser.add_argument('--checkpoint', required=True, help='trained model')
     parser.add_argument(
         '--classes',
         required=True,
-        help='comma-separated class names, a text file with one per line, '
-        'or a setting (voc20, context59, coco_stuff171)')
+        help='comma-separated class names, one name, a text file with one '
+        'per line, or a setting (voc20, context59, coco_stuff171, ...)')
     parser.add_argument(
         '--templates', default='multi', choices=['multi', 'single'])
     parser.add_argument('--out', default='work_dirs/infer', help='folder')
@@ -29,9 +28,7 @@ def main():
     parser.add_argument('--device', help='cpu or cuda (default: best)')
     args = parser.parse_args()
 
-    classes = args.classes
-    if ',' in classes:
-        classes = [name.strip() for name in classes.split(',') if name.strip()]
+    classes = parse_class_list(args.classes)
     results = segment_images(args.images, args.checkpoint, classes, args.out,
                              args.templates, args.config, args.device)
     for result in results:
@@ -42,4 +39,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run_tool_main(main)

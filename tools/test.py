@@ -3,21 +3,19 @@
     python tools/test.py CONFIG CHECKPOINT [--eval mIoU] [--work-dir DIR]
                          [--out DIR] [--show] [--show-dir DIR]
                          [--cfg-options k=v ...] [--launcher ...]
-                         [--verbose]
+                         [--verbose] [--debug]
 
 Checkpoints of the paper's code load as they are (converted on load).
 """
-import argparse
-
 from cascade_clip.apis import parse_eval, test_config
-from cascade_clip.apis.cli import (add_cfg_options, add_launcher,
-                                   parse_launch_args)
+from cascade_clip.apis.cli import (ToolParser, add_cfg_options, add_launcher,
+                                   parse_launch_args, run_tool_main)
 from cascade_clip.apis.experiment import run_test
 from cascade_clip.engine import init_cpu_distributed
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description='Evaluate a segmentor')
+    parser = ToolParser(description='Evaluate a segmentor')
     parser.add_argument('config', help='config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument(
@@ -61,4 +59,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run_tool_main(main)

@@ -3,21 +3,20 @@
     python tools/train.py CONFIG [--work-dir DIR] [--resume] [--amp]
                           [--load-from CKPT] [--cfg-options k=v ...]
                           [--launcher {none,pytorch,slurm,mpi}] [--verbose]
+                          [--debug]
 
 The console shows what runs, progress with ETA and the evaluation tables;
 the full log is in <work dir>/<timestamp>/<timestamp>.log.
 """
-import argparse
-
 from cascade_clip.apis import train_config
-from cascade_clip.apis.cli import (add_cfg_options, add_launcher,
-                                   parse_launch_args)
+from cascade_clip.apis.cli import (ToolParser, add_cfg_options, add_launcher,
+                                   parse_launch_args, run_tool_main)
 from cascade_clip.apis.experiment import run_train
 from cascade_clip.engine import init_cpu_distributed
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description='Train a segmentor')
+    parser = ToolParser(description='Train a segmentor')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='where logs and checkpoints go')
     parser.add_argument(
@@ -54,4 +53,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run_tool_main(main)

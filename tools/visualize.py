@@ -11,15 +11,13 @@ shown (unseen ones marked); ``iou-chart`` draws the per-class IoU of the
 ``zero_shot_metrics.json`` that tools/test.py writes, seen and unseen classes
 in two colours.
 """
-import argparse
-
 from cascade_clip.apis import visualize_predictions
-from cascade_clip.apis.cli import add_cfg_options
+from cascade_clip.apis.cli import ToolParser, add_cfg_options, run_tool_main
 from cascade_clip.visualization import plot_iou_chart
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
+    parser = ToolParser(
         description='Pictures of predictions and charts of per-class IoU')
     commands = parser.add_subparsers(dest='command', required=True)
 
@@ -72,4 +70,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_tool_main(main)

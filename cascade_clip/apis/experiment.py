@@ -2,17 +2,20 @@
 mmengine's ``Runner``, and running it with a console a person can read;
 ``tools/train.py`` and ``tools/test.py`` are thin layers over these
 functions."""
+import logging
 import os
 import os.path as osp
 from typing import Optional, Sequence
 
 import torch
 from mmengine.config import Config
+from mmengine.logging import print_log
 from mmengine.runner import Runner
 from torch import nn
 
+from ..checkpoint import check_checkpoint_file
 from ..engine.console import BriefConsoleRunner
-from .model import load_config
+from .model import NoGPUError, load_config
 
 
 def _load(config: str, cfg_options: Optional[dict], launcher: str,
@@ -32,6 +35,25 @@ def _load(config: str, cfg_options: Optional[dict], launcher: str,
         if cfg.get('model_wrapper_cfg'):
             cfg.model_wrapper_cfg.device_ids = None
     return cfg
+
+
+def _resume_point(work_dir: str) -> Optional[str]:
+    """The checkpoint ``--resume`` continues from, or ``None`` when the work
+    dir has none.
+
+    Raises:
+        FileNotFoundError: ``last_checkpoint`` names a file that is gone.
+    """
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    if not osp.isfile(pointer):
+        return None
+    with open(pointer) as f:
+        last = f.read().strip()
+    if last and not osp.isfile(last):
+        raise FileNotFoundError(
+            f'--resume: {pointer} names {last}, which does not exist; remove '
+            f'{pointer} to start from scratch, or put the checkpoint back')
+    return last or None
 
 
 def _metrics(evaluator) -> list:
@@ -74,11 +96,20 @@ def train_config(config: str,
     Raises:
         FileNotFoundError: the config or the checkpoint to start from is
             missing.
-        RuntimeError: ``amp`` without a GPU.
+        NotACheckpointError: the checkpoint to start from is not one.
+        NoGPUError: ``amp`` without a GPU.
     """
     cfg = _load(config, cfg_options, launcher, work_dir)
     if load_from is not None:
         cfg.load_from = load_from
+    if resume and not cfg.get('load_from') and _resume_point(
+            cfg.work_dir) is None:
+        print_log(
+            f'--resume: no checkpoint in {cfg.work_dir} to resume from; '
+            'training starts from iteration 0',
+            logger='current',
+            level=logging.WARNING)
+        resume = False
     cfg.resume = resume
     if (cfg.get('load_from') and not resume and '://' not in cfg.load_from
             and not osp.isfile(cfg.load_from)):
@@ -86,13 +117,15 @@ def train_config(config: str,
             f'checkpoint to start from not found: {cfg.load_from}. A '
             'transductive config starts from its inductive sibling\'s '
             'checkpoint: train that config first, or pass --load-from.')
+    if cfg.get('load_from'):
+        check_checkpoint_file(cfg.load_from, '--load-from')
     if cfg.get('load_from') or resume:
         # Every weight comes from the checkpoint; CLIP's file is not needed.
         cfg.model.pretrained = None
     if amp:
         if not torch.cuda.is_available():
-            raise RuntimeError('--amp needs a CUDA GPU; on the CPU train in '
-                               'float32 (leave --amp out)')
+            raise NoGPUError('--amp needs a CUDA GPU; on the CPU train in '
+                             'float32 (leave --amp out)')
         dtype = 'bfloat16' if torch.cuda.is_bf16_supported() else 'float16'
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.dtype = dtype
@@ -128,9 +161,12 @@ def test_config(config: str,
         wait_time: Seconds each shown picture stays.
         cfg_options: Config overrides.
         launcher: See :func:`train_config`.
+
+    Raises:
+        FileNotFoundError: the config or the checkpoint is missing.
+        NotACheckpointError: the checkpoint is not one.
     """
-    if not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
+    check_checkpoint_file(checkpoint, 'CHECKPOINT')
     cfg = _load(config, cfg_options, launcher, work_dir)
     cfg.load_from = checkpoint
     cfg.model.pretrained = None

@@ -89,10 +89,14 @@ def read_image(path: str) -> np.ndarray:
     """An image as a BGR array; the error names an unreadable file."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'image not found: {path}')
+    if osp.getsize(path) == 0:
+        raise ValueError(f'cannot read image {path}: the file is empty '
+                         '(0 bytes)')
     try:
         image = mmcv.imread(path, channel_order='bgr')
-    except Exception as err:
-        raise ValueError(f'cannot read image {path}: {err}') from err
+    except Exception as err:  # OpenCV and PIL raise their own types
+        reason = ' '.join(str(err).split()) or type(err).__name__
+        raise ValueError(f'cannot read image {path}: {reason}') from err
     if image is None:
         raise ValueError(f'cannot read image {path}: not an image file')
     return image
