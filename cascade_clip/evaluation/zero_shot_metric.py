@@ -7,6 +7,7 @@ import numpy as np
 from mmengine.logging import print_log
 from mmseg.evaluation import IoUMetric
 from mmseg.registry import METRICS
+from PIL import Image
 from prettytable import PrettyTable
 
 from ..engine.atomic_backend import write_atomic
@@ -68,7 +69,10 @@ class ZeroShotIoUMetric(IoUMetric):
         beta: Passed to :class:`IoUMetric`.
         collect_device: Device results are gathered on across ranks,
             ``'cpu'`` or ``'gpu'``.
-        output_dir: If set, prediction PNGs are written there.
+        output_dir: If set, prediction PNGs are written there, named as the
+            images, in the dataset's raw ids (class k is k + 1 where the
+            dataset reduces the zero label, as VOC's and ADE20K-150's do;
+            16-bit where the ids pass 255, as ADE20K-847's).
         format_only: Only write predictions, compute nothing.
         prefix: Prefix of the metric names.
     """
@@ -109,6 +113,26 @@ class ZeroShotIoUMetric(IoUMetric):
             output_dir=output_dir,
             format_only=format_only,
             prefix=prefix)
+
+    def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
+        """``IoUMetric.process``, with the prediction PNGs (``output_dir``)
+        in 16 bits where the raw ids do not fit in 8 (mmseg's would wrap
+        them around)."""
+        output_dir, self.output_dir = self.output_dir, None
+        try:
+            super().process(data_batch, data_samples)
+        finally:
+            self.output_dir = output_dir
+        if output_dir is None:
+            return
+        num_classes = len(self.dataset_meta['classes'])
+        for sample in data_samples:
+            labels = sample['pred_sem_seg']['data'].squeeze().cpu().numpy()
+            shift = int(bool(sample.get('reduce_zero_label', False)))
+            dtype = np.uint8 if num_classes - 1 + shift <= 255 else np.uint16
+            name = osp.splitext(osp.basename(sample['img_path']))[0]
+            Image.fromarray((labels + shift).astype(dtype)).save(
+                osp.abspath(osp.join(output_dir, f'{name}.png')))
 
     @property
     def dataset_meta(self) -> Optional[dict]:
