@@ -55,8 +55,17 @@ def test_pictures_have_the_image_size_and_name_the_classes(
         'tall.png', 'wide.jpg'
     ]
     for result, size in zip(results, [(60, 90), (200, 120)]):
-        for key in ('mask', 'overlay'):
-            assert Image.open(result[key]).size == size
+        assert Image.open(result['mask']).size == size
+        # the legend goes beside these small images, the image at its size
+        # on the left, its colours blended with the mask's
+        overlay = np.asarray(Image.open(result['overlay']).convert('RGB'))
+        width, height = size
+        assert overlay.shape[0] >= height and overlay.shape[1] > width
+        image = mmcv.imread(result['image'], channel_order='rgb')
+        mask = np.asarray(Image.open(result['mask']).convert('RGB'))
+        expected = 0.5 * mask.astype(float) + 0.5 * image
+        assert np.abs(overlay[:height, :width] - expected).max() <= 1
+        assert (overlay[height:, :width] == 255).all()
         assert list(result['shares']) == classes
         assert sum(result['shares'].values()) == pytest.approx(1.0)
         mask = np.asarray(Image.open(result['mask']))

@@ -10,6 +10,19 @@ checkpoint; a checkpoint of the paper's code needs --config.
 """
 from cascade_clip.apis.cli import ToolParser, parse_class_list, run_tool_main
 from cascade_clip.apis.inference import segment_images
+from cascade_clip.models.text_embeddings import check_open_vocabulary
+from cascade_clip.structures import resolve_class_names
+from cascade_clip.visualization import font_note, pick_font
+
+
+def _shares_line(shares: dict) -> str:
+    if len(shares) <= 20:
+        return ', '.join(f'{name} {100 * share:.1f}%'
+                         for name, share in shares.items())
+    present = sorted(((s, n) for n, s in shares.items() if s > 0),
+                     reverse=True)
+    return ', '.join(f'{n} {100 * s:.1f}%' for s, n in present) + (
+        f' ({len(shares) - len(present)} classes at 0%)')
 
 
 def main():
@@ -28,13 +41,15 @@ def main():
     parser.add_argument('--device', help='cpu or cuda (default: best)')
     args = parser.parse_args()
 
-    classes = parse_class_list(args.classes)
+    classes = resolve_class_names(parse_class_list(args.classes))
+    check_open_vocabulary(classes)
+    note = font_note(pick_font(classes))
+    if note:
+        print(note)
     results = segment_images(args.images, args.checkpoint, classes, args.out,
                              args.templates, args.config, args.device)
     for result in results:
-        shares = ', '.join(f'{name} {100 * share:.1f}%'
-                           for name, share in result['shares'].items())
-        print(f'{result["image"]}: {shares}')
+        print(f'{result["image"]}: {_shares_line(result["shares"])}')
         print(f'  wrote {result["mask"]} and {result["overlay"]}')
 
 

@@ -39,7 +39,10 @@ def parse_args(argv=None):
     predictions.add_argument(
         '--device', help='cuda or cpu (default: cuda if available)')
     predictions.add_argument(
-        '--font-size', type=int, default=14, help='legend text size (px)')
+        '--font-size',
+        type=int,
+        help='legend text size (px; default: from the image size, at '
+        'least 14)')
     add_cfg_options(predictions)
 
     chart = commands.add_parser(

@@ -12,12 +12,16 @@ import torch
 from mmcv.transforms import Compose
 from mmengine.dataset import pseudo_collate
 
+from ..datasets.palettes import class_palette
 from ..models.text_embeddings import check_open_vocabulary, resolve_templates
 from ..structures import resolve_class_names
 from ..visualization import save_label_pictures
 from .model import init_model
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
+# Legend lines of an overlay at most (the classes with the largest areas;
+# one more line sums up the rest).
+MAX_LEGEND_LINES = 20
 
 
 @dataclass
@@ -125,13 +129,40 @@ def legend_lines(segmentation: Segmentation) -> List[str]:
     ]
 
 
+def _percent(share: float) -> str:
+    return '<0.1%' if 0 < share < 0.0005 else f'{100 * share:.1f}%'
+
+
+def legend_by_area(segmentation: Segmentation, colours: np.ndarray,
+                   max_lines: int = MAX_LEGEND_LINES
+                   ) -> List[Tuple[str, Optional[np.ndarray]]]:
+    """The overlay's legend: ``(text, colour)`` for the classes present,
+    the largest area first; past ``max_lines`` one line sums up the
+    rest."""
+    present = sorted(((share, i) for i, share in enumerate(
+        segmentation.shares.values()) if share > 0),
+                     key=lambda item: (-item[0], item[1]))
+    shown = present if len(present) <= max_lines else present[:max_lines - 1]
+    lines = [(f'{segmentation.class_names[i]}: {_percent(share)}',
+              colours[i]) for share, i in shown]
+    rest = present[len(shown):]
+    if rest:
+        lines.append((f'{len(rest)} more classes: '
+                      f'{_percent(sum(s for s, _ in rest))}', None))
+    return lines
+
+
 def save_segmentation(image: np.ndarray, segmentation: Segmentation,
                       out_dir: str, stem: str) -> Tuple[str, str]:
     """Writes the ``(H, W, 3)`` BGR image's ``<stem>_mask.png`` and
-    ``<stem>_overlay.png`` (with a legend naming every class with its share;
-    see :func:`~cascade_clip.visualization.save_label_pictures`)."""
+    ``<stem>_overlay.png`` in the classes' colours (the one palette, see
+    :func:`~cascade_clip.datasets.palettes.class_palette`), the overlay's
+    legend naming the classes present by area (see
+    :func:`~cascade_clip.visualization.save_label_pictures`)."""
+    colours = class_palette(segmentation.class_names)
     return save_label_pictures(image[..., ::-1], segmentation.labels,
-                               legend_lines(segmentation), out_dir, stem)
+                               legend_by_area(segmentation, colours), colours,
+                               out_dir, stem)
 
 
 def segment_images(path: str,
