@@ -9,6 +9,7 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmseg.registry import MODELS
 from PIL import Image
+from test_visualize import VOC_PALETTE
 from tools_helpers import VOC_INDUCTIVE, run_tool, run_tools, snapshot
 
 from cascade_clip.apis import init_model
@@ -16,7 +17,7 @@ from cascade_clip.apis.inference import (OpenVocabularySegmenter,
                                          legend_lines, segment_images)
 from cascade_clip.models.text_embeddings import encode_class_names
 from cascade_clip.testing import write_tiny_clip
-from cascade_clip.visualization import class_colours
+from cascade_clip.visualization import class_colours, font_note, pick_font
 
 
 @pytest.fixture(scope='module')
@@ -91,18 +92,6 @@ def test_class_embeddings_are_computed_once_per_class_list(
     assert legend_lines(first)[0].startswith('cat: ')
 
 
-def test_cli_prints_the_shares(checkpoint, images, tmp_path):
-    result = run_tool([
-        'infer.py', images, '--checkpoint', checkpoint, '--classes',
-        'cat, grass,sky', '--templates', 'single', '--out', tmp_path / 'o'
-    ], str(tmp_path))
-    lines = [line for line in result.stdout.splitlines() if '%' in line]
-    assert len(lines) == 2
-    for line in lines:
-        assert 'cat ' in line and 'grass ' in line and 'sky ' in line
-    assert (tmp_path / 'o' / 'wide_overlay.png').is_file()
-
-
 def test_clear_errors(checkpoint, tmp_path):
     with pytest.raises(FileNotFoundError, match='nothing.jpg'):
         segment_images(str(tmp_path / 'nothing.jpg'), checkpoint, ['a', 'b'],
@@ -168,6 +157,107 @@ def infer(folder, checkpoint, out, *options, classes='cat,grass,sky'):
         'infer.py', folder, '--checkpoint', checkpoint, '--classes', classes,
         '--templates', 'single', '--out', out, *options
     ]
+
+
+def test_infer_never_overwrites_and_names_every_output_apart(
+        checkpoint, tmp_path):
+    """Through tools/infer.py, at once: ``a.jpg`` and ``a.png`` get outputs
+    of their own, written into their own folder; an output folder that holds
+    a file of the same name is refused and left as it is; a folder with an
+    unreadable and an empty image among good ones is reported and the rest
+    segmented, and the font of a CJK class name is named. Then the first
+    folder again, with ``--overwrite``: its pictures are replaced, not
+    segmented; ``--skip-bad``: exit 0 with a bad image. A dataset's class list is drawn in the dataset's colours, those
+    tools/visualize.py draws it in (VOC's); another list in class_colours:
+    one palette."""
+    from cascade_clip.datasets.palettes import class_palette
+    from cascade_clip.structures import DATASET_CLASSES
+    photos = tmp_path / 'photos'
+    write_image(photos / 'a.jpg', (120, 200))
+    write_image(photos / 'a.png', (90, 60), seed=1)
+    write_image(photos / 'b.png', (50, 70), seed=2)
+    others = tmp_path / 'others'
+    write_image(others / 'b.png', (50, 70), seed=3)
+    taken = tmp_path / 'taken'
+    taken.mkdir()
+    (taken / 'b_mask.png').write_bytes(b'the user\'s own file')
+    mixed = tmp_path / 'mixed'
+    write_image(mixed / 'good.jpg', (60, 80))
+    (mixed / 'broken.jpg').write_bytes(b'\xff\xd8 not really a jpeg')
+    (mixed / 'empty.png').write_bytes(b'')
+    before = snapshot(tmp_path)
+    written, refused, bad = run_tools([
+        (infer(photos, checkpoint, photos, classes='voc20'), str(tmp_path)),
+        (infer(others, checkpoint, taken), str(tmp_path)),
+        (infer(mixed, checkpoint, tmp_path / 'out', classes='cat, 草,sky'),
+         str(tmp_path)),
+    ], check=False)
+    assert written.returncode == 0, written.stderr
+    assert refused.returncode == 1
+    assert only_line(refused.stderr) == (
+        f'error: {taken}/b_mask.png exists already: pass --overwrite to '
+        'replace, or choose another --out')
+    assert refused.stdout == ''
+    after = snapshot(tmp_path)
+    assert {p: after[p] for p in before} == before  # nothing changed
+    outputs = [
+        'a.jpg_mask.png', 'a.jpg_overlay.png', 'a.png_mask.png',
+        'a.png_overlay.png', 'b_mask.png', 'b_overlay.png'
+    ]
+    assert sorted(p.name for p in photos.iterdir()) == sorted(
+        ['a.jpg', 'a.png', 'b.png'] + outputs)
+    colours = set()
+    for name, size in (('a.jpg', (200, 120)), ('a.png', (60, 90)),
+                       ('b', (70, 50))):
+        mask = Image.open(photos / f'{name}_mask.png')
+        assert mask.size == size
+        # the legend beside these small images, not over them
+        overlay = Image.open(photos / f'{name}_overlay.png')
+        assert overlay.size[0] > size[0] and overlay.size[1] >= size[1]
+        colours |= {tuple(c) for c in np.asarray(mask).reshape(-1, 3)}
+    assert class_palette(DATASET_CLASSES['voc20']).tolist() == VOC_PALETTE
+    assert colours <= {tuple(c) for c in VOC_PALETTE} and len(colours) > 1
+    assert np.array_equal(class_palette(['cat', 'grass']), class_colours(2))
+
+    assert bad.returncode == 1
+    assert bad.stderr.splitlines() == [
+        f'skipped: cannot read image {mixed}/broken.jpg: not an image file',
+        f'skipped: cannot read image {mixed}/empty.png: the file is empty '
+        '(0 bytes)',
+        f'error: 2 of 3 images could not be read ({mixed}/broken.jpg, '
+        f'{mixed}/empty.png); the others were segmented (--skip-bad: exit '
+        '0)'
+    ]
+    [shares] = [line for line in bad.stdout.splitlines() if '%' in line]
+    assert shares.startswith(f'{mixed}/good.jpg: cat ')
+    assert ', 草 ' in shares and ', sky ' in shares
+    # which font draws 草 (DejaVu Sans has no glyph for it) is said
+    note = font_note(pick_font(['cat', '草', 'sky']))
+    assert note and bad.stdout.splitlines()[0] == note
+    assert sorted(p.name for p in (tmp_path / 'out').iterdir()) == [
+        'good_mask.png', 'good_overlay.png'
+    ]
+
+    (photos / 'broken.jpg').write_bytes(b'\xff\xd8 not really a jpeg')
+    before = snapshot(photos)
+    again = run_tool(
+        infer(photos, checkpoint, photos, '--overwrite', '--skip-bad',
+              classes='voc20'), str(tmp_path))
+    assert 'left out 6 pictures this tool wrote into the folder' in (
+        again.stdout)
+    assert again.stderr.splitlines() == [
+        f'skipped: cannot read image {photos}/broken.jpg: not an image file'
+    ]
+    wrote = [line for line in again.stdout.splitlines()
+             if line.startswith('  wrote ')]
+    assert wrote == [
+        f'  wrote {photos}/{stem}_mask.png and {photos}/{stem}_overlay.png'
+        for stem in ('a.jpg', 'a.png', 'b')
+    ]
+    after = snapshot(photos)
+    assert set(after) == set(before)
+    assert all(after[p] == before[p] for p in after
+               if not p.endswith(tuple(outputs)))
 
 
 def test_class_lists_devices_and_files_a_person_gets_wrong(
