@@ -34,6 +34,12 @@ def _load(config: str, cfg_options: Optional[dict], launcher: str,
         cfg.env_cfg.dist_cfg.backend = 'gloo'
         if cfg.get('model_wrapper_cfg'):
             cfg.model_wrapper_cfg.device_ids = None
+    # Evaluations keep each image's labels, not its scores of every class
+    # at full size, and take the argmax in blocks of classes (bounded memory
+    # on big images; the same labels).
+    if isinstance(cfg.get('model'), dict):
+        cfg.model.test_cfg = dict(
+            cfg.model.get('test_cfg') or {}, keep_seg_logits=False)
     return cfg
 
 

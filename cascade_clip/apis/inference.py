@@ -61,6 +61,9 @@ class OpenVocabularySegmenter:
                  templates: Union[str, Sequence[str]] = 'multi',
                  device: Optional[str] = None):
         self.model = init_model(config, checkpoint, device)
+        # Only the labels are kept, computed in blocks of classes: memory
+        # for a big photo does not grow with the number of classes.
+        self.model.test_cfg['keep_seg_logits'] = False
         self.cfg = self.model.cfg
         self.templates = resolve_templates(templates)
         steps = [

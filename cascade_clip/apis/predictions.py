@@ -92,6 +92,7 @@ def visualize_predictions(config: Union[str, Config],
     # the colours of tools/infer.py for the same classes
     palette = class_palette(class_names)
     model = init_model(cfg, checkpoint, device)
+    model.test_cfg['keep_seg_logits'] = False  # only the labels are drawn
     if model.num_classes != len(class_names):
         raise ValueError(f'the model has {model.num_classes} classes but the '
                          f'{split} dataset {len(class_names)}')
