@@ -105,7 +105,7 @@ def test_class_lists():
     assert 'bed' in ADE20K_150_CLASSES and 'bed ' not in ADE20K_150_CLASSES
     assert {k: len(v) for k, v in DATASET_CLASSES.items()} == dict(
         voc20=20, context59=59, coco_stuff171=171, voc21=21, ade20k150=150,
-        ade20k847=847, pascal_context459=459)
+        ade20k847=847, pascal_context459=459, shapes20=20)
     assert DATASET_CLASSES['voc21'][0] == 'background'
 
 

@@ -4,14 +4,15 @@
                               [--warmup 100] [--images 200]
                               [--image-size H W] [--train-iters N]
                               [--train-warmup N] [--batch-size B]
-                              [--cuda-graph] [--throughput N]
+                              [--cuda-graph] [--compile] [--throughput N]
                               [--out FILE] [--cfg-options k=v ...]
 
 Inference: the paper's protocol, one image at a time, 100 warm-up images
 then 200 timed, sliding windows as the config's test_cfg says, on a random
 512 x 683 image (a 4:3 image after the test resize to a 512 short side).
---cuda-graph replays inference from captured CUDA graphs (GPU). --throughput
-N also times forward passes of N training-size crops at once (windows/s).
+--cuda-graph replays inference from captured CUDA graphs (GPU); --compile
+compiles the image encoder with torch.compile (GPU); --throughput N also
+times forward passes of N training-size crops at once (windows/s).
 Training: train_step with the config's optimizer on random batches of the
 training crop. Without a CHECKPOINT the weights are random; timings do not
 depend on them.
@@ -62,6 +63,10 @@ def parse_args():
         action='store_true',
         help='replay inference from captured CUDA graphs (GPU only)')
     parser.add_argument(
+        '--compile',
+        action='store_true',
+        help='torch.compile the image encoder for inference (GPU only)')
+    parser.add_argument(
         '--throughput',
         type=int,
         default=0,
@@ -90,6 +95,7 @@ def main():
         batch_size=args.batch_size,
         cfg_options=args.cfg_options,
         cuda_graph=args.cuda_graph,
+        compile_backbone=args.compile,
         throughput_windows=args.throughput)
     print(format_benchmark(result))
     if args.out:

@@ -1,6 +1,7 @@
 """Zero-shot segmentation that visibly works, with nothing to download.
 
     python tools/demo.py [--out work_dirs/demo] [--iters 2000] [--seed 0]
+                         [--transductive-iters 500]
 
 In a synthetic world of 20 classes, each a colour and a shape ("red
 circle"), 5 of them unseen: trains Cascade-CLIP on the 15 seen classes'
@@ -9,7 +10,9 @@ tools/pretrain_tiny_clip.py), evaluates on all 20, and evaluates again as a
 control with the unseen classes' text embeddings replaced by random unit
 vectors. Prints both (mIoU(S), mIoU(U), hIoU) and writes pictures of
 unseen shapes segmented and named, a per-class IoU chart and an
-open-vocabulary inference example into --out.
+open-vocabulary inference example into --out. --transductive-iters adds
+the transductive step (self-training with pseudo-labels for the unseen
+classes) from the trained model.
 """
 import argparse
 
@@ -40,6 +43,11 @@ def main():
                         help='training scenes (default %(default)s)')
     parser.add_argument('--num-val', type=int, default=200,
                         help='validation scenes (default %(default)s)')
+    parser.add_argument(
+        '--transductive-iters',
+        type=int,
+        default=0,
+        help='iterations of a transductive step after training (0: none)')
     parser.add_argument('--num-pictures', type=int, default=4)
     parser.add_argument('--clip', default=SHIPPED_WEIGHTS,
                         help='CLIP weights (default: the shipped tiny CLIP)')
@@ -54,6 +62,7 @@ def main():
         num_pictures=args.num_pictures,
         clip=args.clip,
         lr=args.lr,
+        transductive_iters=args.transductive_iters,
         log=None)
     print('\n' + format_results(result))
     print(f'\ntrained in {result.seconds:.0f} s; wrote:')

@@ -173,8 +173,8 @@ def throughput_speed(model: nn.Module,
                      warmup: int = 5,
                      amp: bool = False) -> Dict[str, Any]:
     """Windows per second when ``windows`` crops run through the model at
-    once (``encode_decode``: image encoder, head on every class, calibrated
-    scores at the crop's size): the most a GPU gives, e.g. for evaluating
+    once (``tensor`` mode: the image encoder and the head on every class,
+    masks at the crop's size): the most a GPU gives, e.g. for evaluating
     many images or large ones.
 
     Returns:
@@ -194,7 +194,7 @@ def throughput_speed(model: nn.Module,
         for i in range(warmup + iters):
             _sync(device)
             start = time.perf_counter()
-            model.encode_decode(crops)
+            model(crops, mode='tensor')
             _sync(device)
             if i >= warmup:
                 elapsed += time.perf_counter() - start
@@ -314,6 +314,7 @@ def benchmark(config: str,
               batch_size: Optional[int] = None,
               cfg_options: Optional[dict] = None,
               cuda_graph: bool = False,
+              compile_backbone: bool = False,
               throughput_windows: int = 0,
               throughput_iters: int = 20) -> Dict[str, Any]:
     """Inference images/s and training iterations/s of a config's model.
@@ -338,6 +339,9 @@ def benchmark(config: str,
         cfg_options: Config overrides.
         cuda_graph: Replay inference from captured CUDA graphs (the
             model's ``test_cfg.cuda_graph``; GPU only).
+        compile_backbone: ``torch.compile`` the image encoder for the
+            inference and throughput parts (GPU only; compiling takes tens
+            of seconds, spent in the warm-up).
         throughput_windows: Also time forward passes of this many training
             crops at once (:func:`throughput_speed`); 0 skips it.
         throughput_iters: Timed forward passes of the throughput part.
@@ -367,6 +371,11 @@ def benchmark(config: str,
             raise ValueError('cuda_graph needs a CUDA device, not '
                              f'{device}')
         model.test_cfg['cuda_graph'] = True
+    if compile_backbone:
+        if device.type != 'cuda':
+            raise ValueError('compile_backbone is for CUDA devices, not '
+                             f'{device}')
+        model.compile_backbone()
     embeddings = cache_class_embeddings(model)
     result = dict(
         config=config,
@@ -374,6 +383,7 @@ def benchmark(config: str,
         weights='checkpoint' if checkpoint else 'random',
         class_embeddings=embeddings,
         device=str(device),
+        compiled_backbone=compile_backbone,
         machine=machine_info(device),
         image_size=image_size,
         inference=None,

@@ -100,6 +100,10 @@ def test_resize_bilinear_is_interpolate(size, out):
     weights = torch.randn(reference.shape)
     grad, = torch.autograd.grad((ours * weights).sum(), x)
     grad_ref, = torch.autograd.grad((reference * weights).sum(), x)
-    assert torch.allclose(grad, grad_ref, rtol=1e-5, atol=1e-5)
+    # Each input's gradient sums ~(out/in)^2 products, in another order:
+    # compared relative to the largest magnitude, as the golden README
+    # compares maps.
+    scale = grad_ref.abs().max()
+    assert (grad - grad_ref).abs().max() <= 1e-5 * scale
     if size == out:
         assert ours is x

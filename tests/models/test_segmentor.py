@@ -376,3 +376,21 @@ def test_cuda_graph_inference_equals_eager():
         eager = model.slide_inference(img)
     assert graphed.shape[1] == 3
     assert torch.allclose(graphed, eager, atol=1e-5)
+
+
+@pytest.mark.skipif(
+    not torch.cuda.is_available(),
+    reason='the compiled image encoder is a GPU option (benchmark '
+    '--compile); this machine has no CUDA GPU')
+def test_compiled_backbone_equals_eager():
+    model = build().cuda().eval()
+    img = torch.randn(2, 3, 64, 96, device='cuda')
+    with torch.no_grad():
+        eager = model(img, mode='tensor')
+        model.compile_backbone()
+        compiled = model(img, mode='tensor')
+        with torch.autocast('cuda', torch.bfloat16):
+            compiled_bf16 = model(img, mode='tensor')
+    assert torch.allclose(compiled, eager, atol=1e-4)
+    assert (compiled_bf16.float() - eager).abs().max() < 0.1
+    assert model.state_dict().keys() == build().state_dict().keys()

@@ -149,11 +149,24 @@ class CLIPVisionTransformer(BaseModule):
         prompts = self.prompt_proj(embeddings).expand(batch, -1, -1)
         return self.prompt_dropout(prompts)
 
+    def _patches(self, img: Tensor) -> Tuple[Tensor, Tuple[int, int]]:
+        """``conv1`` (kernel = stride = patch size, no bias) as one matrix
+        product over the non-overlapping patches: the same sums, without a
+        convolution algorithm to pick (a GPU's took 5 ms for 64 windows in
+        bfloat16). Pixels past the last whole patch are dropped, as the
+        convolution drops them. Returns ``(B, h*w, D)`` tokens and ``(h,
+        w)``."""
+        p = self.patch_size
+        batch, channels = img.shape[:2]
+        h, w = img.shape[2] // p, img.shape[3] // p
+        patches = img[:, :, :h * p, :w * p].reshape(batch, channels, h, p, w,
+                                                     p)
+        patches = patches.permute(0, 2, 4, 1, 3, 5).reshape(batch, h * w, -1)
+        return F.linear(patches, self.conv1.weight.flatten(1)), (h, w)
+
     def _embed(self, img: Tensor) -> Tuple[Tensor, Tuple[int, int]]:
         """Patch, class and positional embeddings, then ``ln_pre``."""
-        x = self.conv1(img)
-        grid = x.shape[-2:]
-        x = x.flatten(2).transpose(1, 2)
+        x, grid = self._patches(img)
         pos = self.positional_embedding
         # Kept for checkpoint compatibility: the class position adds the class
         # embedding once more, so the class token is 2 * class_emb + pos[0].

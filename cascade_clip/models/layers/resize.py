@@ -18,15 +18,20 @@ from torch import Tensor
 
 @lru_cache(maxsize=64)
 def bilinear_matrix(in_size: int, out_size: int, dtype: torch.dtype,
-                    device: torch.device) -> Tensor:
+                    device: torch.device, axis: int = -2) -> Tensor:
     """``(out_size, in_size)`` weights of 1-D bilinear resizing with
-    ``align_corners=False``: PyTorch's own, read off by resizing the
-    identity along one axis, so that they are exactly the weights its
-    kernel uses. Cached per size, dtype and device."""
+    ``align_corners=False`` along ``axis`` (-2 rows, -1 columns): PyTorch's
+    own, read off by resizing the identity along that axis, so that they
+    are exactly the weights its kernel uses there. Cached."""
     identity = torch.eye(in_size, dtype=torch.float32)[None, None]
-    weights = F.interpolate(
-        identity, size=(out_size, in_size), mode='bilinear',
-        align_corners=False)[0, 0]
+    if axis == -2:
+        weights = F.interpolate(
+            identity, size=(out_size, in_size), mode='bilinear',
+            align_corners=False)[0, 0]
+    else:
+        weights = F.interpolate(
+            identity, size=(in_size, out_size), mode='bilinear',
+            align_corners=False)[0, 0].t()
     return weights.to(device=device, dtype=dtype)
 
 
@@ -48,5 +53,5 @@ def resize_bilinear(x: Tensor, size: Sequence[int]) -> Tensor:
     if height != out_height:
         x = bilinear_matrix(height, out_height, dtype, x.device) @ x
     if width != out_width:
-        x = x @ bilinear_matrix(width, out_width, dtype, x.device).t()
+        x = x @ bilinear_matrix(width, out_width, dtype, x.device, -1).t()
     return x
