@@ -3,11 +3,36 @@
 Importing the package registers its models, datasets, metrics and hooks in
 mmseg's registries.
 """
+import logging
 import warnings
 
 # mmcv-lite has no compiled ops and says so at import; nothing here uses them.
 warnings.filterwarnings(
     'ignore', message='Fail to import ``MultiScaleDeformableAttention``')
+# mmseg's visualization hook warns at every run that it is off (its default).
+warnings.filterwarnings('ignore', message='The draw is False')
+
+
+def _import_mmseg_datasets_quietly() -> None:
+    """Imports mmseg's datasets without the line 'Could not import OneDL'
+    that the onedl fork of mmseg prints there (a DEBUG message given no
+    logger, so ``print``-ed); every other message passes."""
+    import mmengine.logging
+    print_log = mmengine.logging.print_log
+
+    def without_onedl_notice(msg, logger=None, level=logging.INFO):
+        if msg == 'Could not import OneDL' and logger is None:
+            return
+        print_log(msg, logger, level)
+
+    mmengine.logging.print_log = without_onedl_notice
+    try:
+        import mmseg.datasets  # noqa: F401
+    finally:
+        mmengine.logging.print_log = print_log
+
+
+_import_mmseg_datasets_quietly()
 
 from . import datasets, engine, evaluation, models  # noqa: E402,F401
 from .version import __version__  # noqa: E402

@@ -55,7 +55,7 @@ def test_positional_grid_is_resized_once(tmp_path):
     assert torch.equal(model.backbone.positional_embedding.data, expected)
 
 
-def test_missing_file_says_where_to_get_it(tmp_path):
+def test_missing_file_says_where_to_get_it(tmp_path, monkeypatch):
     path = str(tmp_path / 'clip_pretrain' / 'ViT-B-16.pt')
     model = MODELS.build(tiny_model_config(pretrained=path))
     with pytest.raises(FileNotFoundError) as info:
@@ -63,6 +63,15 @@ def test_missing_file_says_where_to_get_it(tmp_path):
     assert path in str(info.value)
     assert VIT_B_16_URL in str(info.value)
     assert 'clip_pretrain/ViT-B-16.pt' in str(info.value)
+    # the tiny configs' random CLIP: the command that writes it
+    tiny = 'clip_pretrain/tiny-clip.pt'
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError) as info:
+        read_clip_weights(tiny)
+    assert str(info.value) == (
+        f'CLIP weights not found: {tiny}. The tiny configs (configs/tiny/) '
+        'use a random tiny CLIP: write it with `python '
+        f'tools/make_tiny_clip.py {tiny}`.')
 
 
 @pytest.mark.parametrize('file_format', sorted(FORMATS))

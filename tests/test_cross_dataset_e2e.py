@@ -55,6 +55,9 @@ def test_all_classes_report(target, evaluations):
     log, report = evaluations[target]
     classes = DATASET_CLASSES[target]
     assert 'all classes:' in log and 'seen classes:' not in log
+    # the console's header says so too
+    assert (f'{len(classes)} classes of the target dataset (no seen/unseen '
+            'split)') in log
     assert 'mIoU(S)' not in log and 'mIoU(U)' not in log
     assert set(report['summary']) == {'aAcc', 'mIoU', 'mAcc'}
     assert [c['name'] for c in report['per_class']] == list(classes)

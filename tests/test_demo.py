@@ -17,6 +17,12 @@ def test_demo_runs_the_whole_workflow(tmp_path):
     for text in ('synthetic world', 'mIoU(S)', 'hIoU',
                  'control: random unseen embeddings', 'yellow cross'):
         assert text in log
+    # a quiet console: its own tables once, the runs' tables in their logs
+    assert len(log.splitlines()) < 80, log
+    assert log.count('control: random unseen embeddings') == 1
+    for noise in ('zero-shot summary', 'unseen classes:', 'Config:',
+                  'Warning', 'paramwise_options'):
+        assert noise not in log, noise
     assert osp.isfile(out / 'work_dir' / 'iter_4.pth')
     with open(out / 'work_dir' / 'zero_shot_metrics.json') as f:
         trained = json.load(f)
@@ -31,5 +37,8 @@ def test_demo_runs_the_whole_workflow(tmp_path):
     [mask] = (out / 'infer').glob('*_mask.png')
     image = out / 'data' / 'VOCdevkit' / 'VOC2012' / 'JPEGImages' / \
         overlay.name.replace('_overlay.png', '.jpg')
-    assert Image.open(overlay).size == Image.open(image).size
     assert Image.open(mask).size == Image.open(image).size
+    # the legend beside the small image: the overlay is wider
+    width, height = Image.open(image).size
+    assert Image.open(overlay).size[0] > width
+    assert Image.open(overlay).size[1] >= height

@@ -2,6 +2,7 @@
 data: inductive training -> transductive training from its checkpoint ->
 evaluation with the seen / unseen / hIoU report; and cross-dataset
 evaluation."""
+import glob
 import json
 import os.path as osp
 
@@ -23,9 +24,46 @@ def workspace(tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
-def inductive(workspace):
-    run_tool(['train.py', VOC_INDUCTIVE], workspace)
+def inductive_run(workspace):
+    return run_tool(['train.py', VOC_INDUCTIVE], workspace)
+
+
+@pytest.fixture(scope='module')
+def inductive(workspace, inductive_run):
     return work_dir(workspace, VOC_INDUCTIVE)
+
+
+def test_the_console_of_a_training_run_is_readable(workspace, inductive_run):
+    """40 iterations of the tiny VOC config: what runs, progress with ETA,
+    the evaluation tables (per class at the last validation), under 80
+    lines; the config and the optimizer's per-parameter listing are in the
+    work dir's files, not on the console."""
+    console = inductive_run.stdout + inductive_run.stderr
+    lines = console.splitlines()
+    assert len(lines) < 80, console
+    for noise in ('Could not import OneDL', 'The draw is False',
+                  'requires_grad=False', 'paramwise_options', 'Config:',
+                  'System environment', 'Hooks will be executed'):
+        assert noise not in console, noise
+    work = work_dir(workspace, VOC_INDUCTIVE)
+    for start in (f'training: {VOC_INDUCTIVE}', f'work dir: {work}',
+                  'device: cpu', '20 classes: 15 seen, 5 unseen (pottedplant, '
+                  'sheep, sofa, train, tvmonitor)', 'parameters: '):
+        assert sum(f' - INFO - {start}' in line for line in lines) == 1, start
+    progress = [line for line in lines if 'Iter(train)' in line]
+    assert all('eta: ' in line for line in progress)
+    for i in (10, 20, 30, 40):  # the logger's interval
+        assert sum(f'Iter(train) [{i}/40]' in line for line in progress) == 1
+    assert console.count('zero-shot summary:') == 2  # iterations 20 and 40
+    assert console.count('unseen classes:') == 1  # the last validation
+    [log_file] = glob.glob(osp.join(work, '*', '*.log'))
+    assert f'full log: {log_file}' in console
+    with open(log_file) as f:
+        log = f.read()
+    assert log.count('Config:') == 1 and 'paramwise_options' in log
+    assert 'requires_grad=False' in log
+    assert log.count('unseen classes:') == 2
+    assert osp.isfile(osp.join(work, osp.basename(VOC_INDUCTIVE)))
 
 
 def test_inductive_training_writes_checkpoints_and_validates(inductive):

@@ -13,7 +13,7 @@ from mmseg.registry import DATASETS
 from mmseg.utils import register_all_modules
 from PIL import Image
 from tools_helpers import (VOC_INDUCTIVE, make_workspace, run_tools,
-                           write_checkpoint)
+                           snapshot, write_checkpoint)
 
 import cascade_clip.datasets  # noqa: F401  (registers the datasets)
 from cascade_clip.testing import (make_coco_stuff171, make_context59,
@@ -178,8 +178,13 @@ def shrink(path: str) -> str:
 
 
 def failed(result) -> str:
-    assert result.returncode != 0
-    return result.stdout + result.stderr
+    """The one line ``error: ...`` of a tool that stopped (exit status
+    1)."""
+    assert result.returncode == 1, result.stderr[-3000:]
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith('error: '), (
+        result.stderr[-3000:])
+    return lines[0]
 
 
 def workspace(root: str) -> str:
@@ -200,14 +205,17 @@ def test_test_tool_refuses_bad_values_and_sizes(tmp_path):
     write_values(osp.join(values, bad_values), [21, 50])
     small = voc_label_paths(sizes, 'val')[0]
     size = shrink(osp.join(sizes, small))
-    logs = [
-        failed(result) for result in run_tools(
-            [(['test.py', VOC_INDUCTIVE, 'random.pth'], root)
-             for root in (values, sizes)],
-            check=False)
-    ]
+    before = [snapshot(root) for root in (values, sizes)]
+    results = run_tools([(['test.py', VOC_INDUCTIVE, 'random.pth'], root)
+                         for root in (values, sizes)],
+                        check=False)
+    logs = [failed(result) for result in results]
     assert f'label file {bad_values} holds values [21, 50]' in logs[0]
-    assert 'zero-shot summary' not in logs[0]
+    assert 'zero-shot summary' not in results[0].stdout
+    # no file changed (the run's own log folder is new)
+    for root, files in zip((values, sizes), before):
+        after = snapshot(root)
+        assert {path: after.get(path) for path in files} == files
     image = small.replace('SegmentationClass', 'JPEGImages')[:-4] + '.jpg'
     assert f'image {image} is ' in logs[1]
     assert f'but its label {small} is {size}' in logs[1]
@@ -219,11 +227,15 @@ def test_train_tool_refuses_bad_values_and_sizes(tmp_path):
         write_values(osp.join(values, path), [21, 50])
     small = {path: shrink(osp.join(sizes, path))
              for path in all_training_labels(sizes)}
+    before = [snapshot(root) for root in (values, sizes)]
     logs = [
         failed(result) for result in run_tools(
             [(['train.py', VOC_INDUCTIVE], root) for root in (values, sizes)],
             check=False)
     ]
+    for root, files in zip((values, sizes), before):
+        after = snapshot(root)
+        assert {path: after.get(path) for path in files} == files
     assert any(f'label file {p} holds values [21, 50]' in logs[0]
                for p in all_training_labels(values))
     # the loading check comes before the model's remapped-value check

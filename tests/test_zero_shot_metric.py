@@ -322,3 +322,29 @@ def test_classes_by_name():
     with pytest.raises(ValueError, match='both seen and unseen'):
         ZeroShotIoUMetric(seen_classes=['a', 'b'],
                           unseen_classes=['b']).class_splits(('a', 'b'))
+
+
+@pytest.mark.parametrize('num_classes, reduce_zero_label, dtype',
+                         [(20, True, np.uint8), (171, False, np.uint8),
+                          (300, False, np.uint16), (847, False, np.uint16),
+                          (255, True, np.uint8), (256, True, np.uint16)])
+def test_output_pngs_hold_the_raw_ids(tmp_path, num_classes,
+                                      reduce_zero_label, dtype):
+    """``--out``: the dataset's raw ids (class k is k + 1 where the zero
+    label is reduced), 16-bit where 8 bits would wrap them around."""
+    from PIL import Image
+    metric = ZeroShotIoUMetric(
+        num_classes=num_classes, output_dir=str(tmp_path))
+    metric.dataset_meta = dict(classes=[f'c{i}' for i in range(num_classes)])
+    pred = torch.tensor([[0, 1], [num_classes - 2, num_classes - 1]])
+    sample = dict(
+        pred_sem_seg=dict(data=pred[None]),
+        gt_sem_seg=dict(data=pred[None]),
+        img_path='/data/images/photo_1.jpg',
+        reduce_zero_label=reduce_zero_label)
+    metric.process({}, [sample])
+    written = np.asarray(Image.open(tmp_path / 'photo_1.png'))
+    assert written.dtype == dtype
+    np.testing.assert_array_equal(written,
+                                  pred.numpy() + int(reduce_zero_label))
+    assert len(metric.results) == 1

@@ -75,11 +75,12 @@ def run_tool(args, cwd, check=True, timeout=600, env=None):
 
 
 def run_tools(runs, check=True, timeout=600):
-    """Runs several tools at once (``runs``: ``(args, cwd)`` pairs, as
-    :func:`run_tool` takes them) and returns their results in order; the
-    machine's cores then share the start-up (imports) of the tools."""
+    """Runs several tools at once (``runs``: ``(args, cwd)`` or ``(args,
+    cwd, env)``, as :func:`run_tool` takes them) and returns their results
+    in order; the machine's cores then share the start-up (imports) of the
+    tools."""
     started = []
-    for args, cwd in runs:
+    for args, cwd, *env in runs:
         command = _command(args)
         started.append((command,
                         subprocess.Popen(
@@ -88,7 +89,7 @@ def run_tools(runs, check=True, timeout=600):
                             stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE,
                             text=True,
-                            env=_environment())))
+                            env=_environment(*env))))
     results = []
     try:
         for command, process in started:
@@ -139,3 +140,19 @@ def run_tool_here(args, cwd, monkeypatch) -> int:
         print(exit.code, file=sys.stderr)
         return 1
     return 0
+
+
+def snapshot(root) -> dict:
+    """``{path: (size, mtime_ns, sha1)}`` of every file under ``root``, to
+    check that a tool changed none of them."""
+    import hashlib
+    files = {}
+    for folder, _, names in os.walk(str(root)):
+        for name in names:
+            path = osp.join(folder, name)
+            with open(path, 'rb') as f:
+                digest = hashlib.sha1(f.read()).hexdigest()
+            stat = os.stat(path)
+            files[path] = (stat.st_size, stat.st_mtime_ns, digest)
+    return files
+

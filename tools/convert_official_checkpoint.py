@@ -5,13 +5,12 @@
 Unconverted checkpoints also load directly (`load_from`, tools/test.py):
 they are detected and converted on load.
 """
-import argparse
-
+from cascade_clip.apis.cli import ToolParser, run_tool_main
 from cascade_clip.checkpoint import convert_official_checkpoint
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ToolParser(description=__doc__.splitlines()[0])
     parser.add_argument('src', help='checkpoint of the paper\'s code (.pth)')
     parser.add_argument('dst', help='where to write the converted one')
     args = parser.parse_args()
@@ -21,4 +20,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run_tool_main(main)

@@ -16,6 +16,7 @@ classes) from the trained model.
 """
 import argparse
 
+from cascade_clip.apis.cli import ToolParser, run_tool_main
 from cascade_clip.synthetic.demo import format_results, run_demo
 from cascade_clip.synthetic.pretrain import SHIPPED_WEIGHTS
 
@@ -27,7 +28,7 @@ NOTICE = ('A synthetic world: 64x64 scenes of coloured shapes, a tiny CLIP '
 
 
 def main():
-    parser = argparse.ArgumentParser(
+    parser = ToolParser(
         description=__doc__.splitlines()[0],
         epilog=__doc__.split('\n\n', 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -73,4 +74,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run_tool_main(main)

@@ -8,15 +8,13 @@ One forward pass in tensor mode (image encoder + decode head on every
 class) of a random image; the text encoder is not counted, its class
 embeddings being cached. Weights are random (they change no count).
 """
-import argparse
-
 from cascade_clip.analysis.complexity import (format_complexity,
                                               get_model_complexity)
-from cascade_clip.apis.cli import add_cfg_options
+from cascade_clip.apis.cli import ToolParser, add_cfg_options, run_tool_main
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(
+    parser = ToolParser(
         description='Count the FLOPs and parameters of a model')
     parser.add_argument('config', help='config file path')
     parser.add_argument(
@@ -47,4 +45,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run_tool_main(main)

@@ -8,14 +8,13 @@
 A config reads the file with `model.text_embeddings='mine.npy'`; without it,
 the model computes the same embeddings at start-up from `class_names`.
 """
-import argparse
-
+from cascade_clip.apis.cli import ToolParser, parse_class_list, run_tool_main
 from cascade_clip.apis.text_embeddings import generate_text_embeddings
 from cascade_clip.models.text_embeddings import TEMPLATES
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ToolParser(description=__doc__.splitlines()[0])
     parser.add_argument('weights', help='CLIP weights, e.g. ViT-B-16.pt')
     parser.add_argument(
         '--classes',
@@ -32,9 +31,7 @@ def main():
     parser.add_argument('--device', help='cpu or cuda (default: best)')
     args = parser.parse_args()
 
-    classes = args.classes
-    if ',' in classes:
-        classes = [name.strip() for name in classes.split(',') if name.strip()]
+    classes = parse_class_list(args.classes)
     templates = args.templates
     if templates not in TEMPLATES:
         with open(templates) as f:
@@ -46,4 +43,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run_tool_main(main)

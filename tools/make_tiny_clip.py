@@ -6,13 +6,12 @@
 Its sizes match the configs in configs/tiny/. Its weights are random: what a
 model trained from it does says nothing about Cascade-CLIP.
 """
-import argparse
-
+from cascade_clip.apis.cli import ToolParser, run_tool_main
 from cascade_clip.testing.tiny_clip import write_tiny_clip
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ToolParser(description=__doc__.splitlines()[0])
     parser.add_argument('out', help='output file')
     parser.add_argument(
         '--format',
@@ -26,4 +25,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run_tool_main(main)

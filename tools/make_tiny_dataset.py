@@ -4,13 +4,12 @@ Example::
 
     python tools/make_tiny_dataset.py voc20 data/tiny --num-train 8
 """
-import argparse
-
+from cascade_clip.apis.cli import ToolParser, run_tool_main
 from cascade_clip.testing.datasets import DATASET_MAKERS
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(
+    parser = ToolParser(
         description='Write a tiny synthetic dataset in the layout that '
         "mmseg's converters give the real one, and print its data_root.")
     parser.add_argument('dataset', choices=sorted(DATASET_MAKERS))
@@ -36,4 +35,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run_tool_main(main)

@@ -14,15 +14,13 @@ an interrupted training resumes from its last checkpoint. The table and JSON
 per run and as mean ± std (the sample standard deviation, ddof=1), and the
 per-class IoU of the unseen classes.
 """
-import argparse
-import sys
-
+from cascade_clip.apis.cli import ToolParser, fail, run_tool_main
 from cascade_clip.experiments.multi_seed import (combine, format_table,
                                                  run_seeds, write_results)
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(
+    parser = ToolParser(
         description='Mean ± std over seeds (or over test reports)')
     parser.add_argument('config', nargs='?', help='config file path')
     parser.add_argument(
@@ -71,9 +69,9 @@ def main():
             gpus=args.gpus,
             cfg_options=args.cfg_options,
             train_args=train_args)
-    except RuntimeError as error:
-        sys.exit(f'error: {error}')
+    except RuntimeError as error:  # a run failed; it printed its own error
+        fail(str(error))
 
 
 if __name__ == '__main__':
-    main()
+    run_tool_main(main)

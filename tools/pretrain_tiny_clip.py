@@ -18,16 +18,17 @@ with the same arguments and torch version writes the same weights. Prints
 the zero-shot classification accuracy on held-out scenes (seen and unseen
 classes) at the end.
 """
-import argparse
+from argparse import RawDescriptionHelpFormatter
 
+from cascade_clip.apis.cli import ToolParser, run_tool_main
 from cascade_clip.synthetic.pretrain import SHIPPED_WEIGHTS, pretrain_tiny_clip
 
 
 def main():
-    parser = argparse.ArgumentParser(
+    parser = ToolParser(
         description=__doc__.splitlines()[0],
         epilog=__doc__.split('\n\n', 1)[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=RawDescriptionHelpFormatter)
     parser.add_argument(
         '--out',
         default=SHIPPED_WEIGHTS,
@@ -55,4 +56,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run_tool_main(main)

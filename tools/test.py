@@ -3,21 +3,19 @@
     python tools/test.py CONFIG CHECKPOINT [--eval mIoU] [--work-dir DIR]
                          [--out DIR] [--show] [--show-dir DIR]
                          [--cfg-options k=v ...] [--launcher ...]
+                         [--verbose] [--debug]
 
 Checkpoints of the paper's code load as they are (converted on load).
 """
-import argparse
-
-from mmengine.runner import Runner
-
 from cascade_clip.apis import parse_eval, test_config
-from cascade_clip.apis.cli import (add_cfg_options, add_launcher,
-                                   parse_launch_args)
+from cascade_clip.apis.cli import (ToolParser, add_cfg_options, add_launcher,
+                                   parse_launch_args, run_tool_main)
+from cascade_clip.apis.experiment import run_test
 from cascade_clip.engine import init_cpu_distributed
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description='Evaluate a segmentor')
+    parser = ToolParser(description='Evaluate a segmentor')
     parser.add_argument('config', help='config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument(
@@ -33,6 +31,11 @@ def parse_args():
         '--show-dir', help='folder for prediction / ground-truth pictures')
     parser.add_argument(
         '--wait-time', type=float, default=2, help='seconds per shown image')
+    parser.add_argument(
+        '--verbose',
+        action='store_true',
+        help='mmengine\'s full console (config, environment); by default '
+        'they go to the work dir\'s log file only')
     add_cfg_options(parser)
     add_launcher(parser)
     return parse_launch_args(parser)
@@ -52,8 +55,8 @@ def main():
         cfg_options=args.cfg_options,
         launcher=args.launcher)
     init_cpu_distributed(args.launcher)
-    Runner.from_cfg(cfg).test()
+    run_test(cfg, brief=not args.verbose)
 
 
 if __name__ == '__main__':
-    main()
+    run_tool_main(main)

@@ -2,20 +2,21 @@
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume] [--amp]
                           [--load-from CKPT] [--cfg-options k=v ...]
-                          [--launcher {none,pytorch,slurm,mpi}]
+                          [--launcher {none,pytorch,slurm,mpi}] [--verbose]
+                          [--debug]
+
+The console shows what runs, progress with ETA and the evaluation tables;
+the full log is in <work dir>/<timestamp>/<timestamp>.log.
 """
-import argparse
-
-from mmengine.runner import Runner
-
 from cascade_clip.apis import train_config
-from cascade_clip.apis.cli import (add_cfg_options, add_launcher,
-                                   parse_launch_args)
+from cascade_clip.apis.cli import (ToolParser, add_cfg_options, add_launcher,
+                                   parse_launch_args, run_tool_main)
+from cascade_clip.apis.experiment import run_train
 from cascade_clip.engine import init_cpu_distributed
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description='Train a segmentor')
+    parser = ToolParser(description='Train a segmentor')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='where logs and checkpoints go')
     parser.add_argument(
@@ -27,6 +28,11 @@ def parse_args():
     parser.add_argument(
         '--load-from',
         help='checkpoint to start from (e.g. the inductive model)')
+    parser.add_argument(
+        '--verbose',
+        action='store_true',
+        help='mmengine\'s full console (config, environment, parameter '
+        'groups); by default they go to the work dir\'s log file only')
     add_cfg_options(parser)
     add_launcher(parser)
     return parse_launch_args(parser)
@@ -43,8 +49,8 @@ def main():
         cfg_options=args.cfg_options,
         launcher=args.launcher)
     init_cpu_distributed(args.launcher)
-    Runner.from_cfg(cfg).train()
+    run_train(cfg, brief=not args.verbose)
 
 
 if __name__ == '__main__':
-    main()
+    run_tool_main(main)

@@ -11,15 +11,13 @@ shown (unseen ones marked); ``iou-chart`` draws the per-class IoU of the
 ``zero_shot_metrics.json`` that tools/test.py writes, seen and unseen classes
 in two colours.
 """
-import argparse
-
 from cascade_clip.apis import visualize_predictions
-from cascade_clip.apis.cli import add_cfg_options
+from cascade_clip.apis.cli import ToolParser, add_cfg_options, run_tool_main
 from cascade_clip.visualization import plot_iou_chart
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
+    parser = ToolParser(
         description='Pictures of predictions and charts of per-class IoU')
     commands = parser.add_subparsers(dest='command', required=True)
 
@@ -41,7 +39,10 @@ def parse_args(argv=None):
     predictions.add_argument(
         '--device', help='cuda or cpu (default: cuda if available)')
     predictions.add_argument(
-        '--font-size', type=int, default=14, help='legend text size (px)')
+        '--font-size',
+        type=int,
+        help='legend text size (px; default: from the image size, at '
+        'least 14)')
     add_cfg_options(predictions)
 
     chart = commands.add_parser(
@@ -72,4 +73,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_tool_main(main)

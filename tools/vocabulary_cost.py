@@ -8,15 +8,13 @@ per image, time and peak memory, for the first K classes of a config.
 Also counts the text encoder's calls while images are segmented: 0, the
 class embeddings are computed once.
 """
-import argparse
-
-from cascade_clip.apis.cli import add_cfg_options
+from cascade_clip.apis.cli import ToolParser, add_cfg_options, run_tool_main
 from cascade_clip.analysis.vocabulary_cost import (format_vocabulary_cost,
                                                       measure_vocabulary_cost)
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(
+    parser = ToolParser(
         description='Measure what the number of classes costs at test time')
     parser.add_argument('config', help='config file path')
     parser.add_argument(
@@ -53,4 +51,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run_tool_main(main)

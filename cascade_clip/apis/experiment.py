@@ -1,14 +1,21 @@
 """Turning a config file and command-line choices into a ready config for
-mmengine's ``Runner``; ``tools/train.py`` and ``tools/test.py`` are thin
-layers over these functions."""
+mmengine's ``Runner``, and running it with a console a person can read;
+``tools/train.py`` and ``tools/test.py`` are thin layers over these
+functions."""
+import logging
 import os
 import os.path as osp
 from typing import Optional, Sequence
 
 import torch
 from mmengine.config import Config
+from mmengine.logging import print_log
+from mmengine.runner import Runner
+from torch import nn
 
-from .model import load_config
+from ..checkpoint import check_checkpoint_file
+from ..engine.console import BriefConsoleRunner
+from .model import NoGPUError, load_config
 
 
 def _load(config: str, cfg_options: Optional[dict], launcher: str,
@@ -27,7 +34,32 @@ def _load(config: str, cfg_options: Optional[dict], launcher: str,
         cfg.env_cfg.dist_cfg.backend = 'gloo'
         if cfg.get('model_wrapper_cfg'):
             cfg.model_wrapper_cfg.device_ids = None
+    # Evaluations keep each image's labels, not its scores of every class
+    # at full size, and take the argmax in blocks of classes (bounded memory
+    # on big images; the same labels).
+    if isinstance(cfg.get('model'), dict):
+        cfg.model.test_cfg = dict(
+            cfg.model.get('test_cfg') or {}, keep_seg_logits=False)
     return cfg
+
+
+def _resume_point(work_dir: str) -> Optional[str]:
+    """The checkpoint ``--resume`` continues from, or ``None`` when the work
+    dir has none.
+
+    Raises:
+        FileNotFoundError: ``last_checkpoint`` names a file that is gone.
+    """
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    if not osp.isfile(pointer):
+        return None
+    with open(pointer) as f:
+        last = f.read().strip()
+    if last and not osp.isfile(last):
+        raise FileNotFoundError(
+            f'--resume: {pointer} names {last}, which does not exist; remove '
+            f'{pointer} to start from scratch, or put the checkpoint back')
+    return last or None
 
 
 def _metrics(evaluator) -> list:
@@ -70,11 +102,20 @@ def train_config(config: str,
     Raises:
         FileNotFoundError: the config or the checkpoint to start from is
             missing.
-        RuntimeError: ``amp`` without a GPU.
+        NotACheckpointError: the checkpoint to start from is not one.
+        NoGPUError: ``amp`` without a GPU.
     """
     cfg = _load(config, cfg_options, launcher, work_dir)
     if load_from is not None:
         cfg.load_from = load_from
+    if resume and not cfg.get('load_from') and _resume_point(
+            cfg.work_dir) is None:
+        print_log(
+            f'--resume: no checkpoint in {cfg.work_dir} to resume from; '
+            'training starts from iteration 0',
+            logger='current',
+            level=logging.WARNING)
+        resume = False
     cfg.resume = resume
     if (cfg.get('load_from') and not resume and '://' not in cfg.load_from
             and not osp.isfile(cfg.load_from)):
@@ -82,13 +123,15 @@ def train_config(config: str,
             f'checkpoint to start from not found: {cfg.load_from}. A '
             'transductive config starts from its inductive sibling\'s '
             'checkpoint: train that config first, or pass --load-from.')
+    if cfg.get('load_from'):
+        check_checkpoint_file(cfg.load_from, '--load-from')
     if cfg.get('load_from') or resume:
         # Every weight comes from the checkpoint; CLIP's file is not needed.
         cfg.model.pretrained = None
     if amp:
         if not torch.cuda.is_available():
-            raise RuntimeError('--amp needs a CUDA GPU; on the CPU train in '
-                               'float32 (leave --amp out)')
+            raise NoGPUError('--amp needs a CUDA GPU; on the CPU train in '
+                             'float32 (leave --amp out)')
         dtype = 'bfloat16' if torch.cuda.is_bf16_supported() else 'float16'
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.dtype = dtype
@@ -124,9 +167,12 @@ def test_config(config: str,
         wait_time: Seconds each shown picture stays.
         cfg_options: Config overrides.
         launcher: See :func:`train_config`.
+
+    Raises:
+        FileNotFoundError: the config or the checkpoint is missing.
+        NotACheckpointError: the checkpoint is not one.
     """
-    if not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
+    check_checkpoint_file(checkpoint, 'CHECKPOINT')
     cfg = _load(config, cfg_options, launcher, work_dir)
     cfg.load_from = checkpoint
     cfg.model.pretrained = None
@@ -154,6 +200,41 @@ def test_config(config: str,
         if show_dir:
             cfg.visualizer['save_dir'] = show_dir
     return cfg
+
+
+def build_runner(cfg: Config, brief: bool = True,
+                 tables: bool = True) -> Runner:
+    """mmengine's ``Runner`` for a config of :func:`train_config` or
+    :func:`test_config`.
+
+    Args:
+        cfg: The run's config.
+        brief: A console a person can read (see
+            :mod:`cascade_clip.engine.console`): what runs, progress with
+            ETA, evaluation tables; the full log, the config and the
+            optimizer's parameter groups go to the work dir's files only.
+            ``False``: mmengine's console (everything).
+        tables: With ``brief``, show the evaluation tables (``False``: for
+            a caller that prints its own; they stay in the log file).
+    """
+    if not brief:
+        return Runner.from_cfg(cfg)
+    runner = BriefConsoleRunner.from_cfg(cfg)
+    runner.console.tables = tables
+    return runner
+
+
+def run_train(cfg: Config, brief: bool = True,
+              tables: bool = True) -> nn.Module:
+    """Trains with a config of :func:`train_config` (console: see
+    :func:`build_runner`); returns the trained model."""
+    return build_runner(cfg, brief, tables).train()
+
+
+def run_test(cfg: Config, brief: bool = True, tables: bool = True) -> dict:
+    """Evaluates with a config of :func:`test_config` (console: see
+    :func:`build_runner`); returns the metrics."""
+    return build_runner(cfg, brief, tables).test()
 
 
 def parse_eval(values: Optional[Sequence[str]]) -> None:

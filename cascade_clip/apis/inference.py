@@ -3,8 +3,9 @@ trained checkpoint; ``tools/infer.py`` is a thin layer over this module."""
 import copy
 import os
 import os.path as osp
+from collections import Counter
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import (Dict, Iterator, List, Optional, Sequence, Tuple, Union)
 
 import mmcv
 import numpy as np
@@ -12,12 +13,17 @@ import torch
 from mmcv.transforms import Compose
 from mmengine.dataset import pseudo_collate
 
+from ..datasets.palettes import class_palette
 from ..models.text_embeddings import check_open_vocabulary, resolve_templates
 from ..structures import resolve_class_names
 from ..visualization import save_label_pictures
 from .model import init_model
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
+OUTPUT_SUFFIXES = ('_mask.png', '_overlay.png')
+# Legend lines of an overlay at most (the classes with the largest areas;
+# one more line sums up the rest).
+MAX_LEGEND_LINES = 20
 
 
 @dataclass
@@ -55,6 +61,9 @@ class OpenVocabularySegmenter:
                  templates: Union[str, Sequence[str]] = 'multi',
                  device: Optional[str] = None):
         self.model = init_model(config, checkpoint, device)
+        # Only the labels are kept, computed in blocks of classes: memory
+        # for a big photo does not grow with the number of classes.
+        self.model.test_cfg['keep_seg_logits'] = False
         self.cfg = self.model.cfg
         self.templates = resolve_templates(templates)
         steps = [
@@ -89,28 +98,75 @@ def read_image(path: str) -> np.ndarray:
     """An image as a BGR array; the error names an unreadable file."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'image not found: {path}')
+    if osp.getsize(path) == 0:
+        raise ValueError(f'cannot read image {path}: the file is empty '
+                         '(0 bytes)')
     try:
         image = mmcv.imread(path, channel_order='bgr')
-    except Exception as err:
-        raise ValueError(f'cannot read image {path}: {err}') from err
+    except Exception as err:  # OpenCV and PIL raise their own types
+        reason = ' '.join(str(err).split()) or type(err).__name__
+        raise ValueError(f'cannot read image {path}: {reason}') from err
     if image is None:
         raise ValueError(f'cannot read image {path}: not an image file')
     return image
 
 
-def list_images(path: str) -> List[str]:
-    """The image itself, or the images in a folder (sorted)."""
+def _is_output_of(name: str, others: Sequence[str]) -> bool:
+    """Whether ``name`` is what :func:`segment_images` writes for one of
+    ``others`` (file names)."""
+    for other in others:
+        if other == name:
+            continue
+        for stem in (osp.splitext(other)[0], other):
+            if name in (stem + suffix for suffix in OUTPUT_SUFFIXES):
+                return True
+    return False
+
+
+def list_images(path: str, out_dir: Optional[str] = None
+                ) -> Tuple[List[str], List[str]]:
+    """The image itself, or the images in a folder (sorted), and the files
+    left out as outputs of this tool: when ``out_dir`` is the folder,
+    ``<image>_mask.png`` and ``<image>_overlay.png`` of its other images."""
     if osp.isdir(path):
-        images = sorted(
-            osp.join(path, name) for name in os.listdir(path)
-            if name.lower().endswith(IMAGE_SUFFIXES))
-        if not images:
+        names = sorted(name for name in os.listdir(path)
+                       if name.lower().endswith(IMAGE_SUFFIXES)
+                       and osp.isfile(osp.join(path, name)))
+        skipped = []
+        if out_dir is not None and osp.isdir(out_dir) and osp.samefile(
+                path, out_dir):
+            skipped = [n for n in names if _is_output_of(n, names)]
+            names = [n for n in names if n not in skipped]
+        if not names:
             raise FileNotFoundError(f'no images ({", ".join(IMAGE_SUFFIXES)})'
                                     f' in {path}')
-        return images
+        return ([osp.join(path, n) for n in names],
+                [osp.join(path, n) for n in skipped])
     if not osp.isfile(path):
         raise FileNotFoundError(f'image or folder not found: {path}')
-    return [path]
+    return [path], []
+
+
+def output_stems(images: Sequence[str]) -> List[str]:
+    """A distinct output stem per image: its name without the extension,
+    or with it (``a.jpg``) where two images share a stem; a number is
+    added if names still collide."""
+    names = [osp.basename(p) for p in images]
+    plain = Counter(osp.splitext(n)[0].lower() for n in names)
+    stems = [
+        osp.splitext(n)[0] if plain[osp.splitext(n)[0].lower()] == 1 else n
+        for n in names
+    ]
+    taken = Counter(s.lower() for s in stems)
+    seen: Counter = Counter()
+    unique = []
+    for stem in stems:
+        key = stem.lower()
+        seen[key] += 1
+        if taken[key] > 1:
+            stem = f'{stem}_{seen[key]}'
+        unique.append(stem)
+    return unique
 
 
 def legend_lines(segmentation: Segmentation) -> List[str]:
@@ -121,13 +177,109 @@ def legend_lines(segmentation: Segmentation) -> List[str]:
     ]
 
 
+def _percent(share: float) -> str:
+    return '<0.1%' if 0 < share < 0.0005 else f'{100 * share:.1f}%'
+
+
+def legend_by_area(segmentation: Segmentation, colours: np.ndarray,
+                   max_lines: int = MAX_LEGEND_LINES
+                   ) -> List[Tuple[str, Optional[np.ndarray]]]:
+    """The overlay's legend: ``(text, colour)`` for the classes present,
+    the largest area first; past ``max_lines`` one line sums up the
+    rest."""
+    present = sorted(((share, i) for i, share in enumerate(
+        segmentation.shares.values()) if share > 0),
+                     key=lambda item: (-item[0], item[1]))
+    shown = present if len(present) <= max_lines else present[:max_lines - 1]
+    lines = [(f'{segmentation.class_names[i]}: {_percent(share)}',
+              colours[i]) for share, i in shown]
+    rest = present[len(shown):]
+    if rest:
+        lines.append((f'{len(rest)} more classes: '
+                      f'{_percent(sum(s for s, _ in rest))}', None))
+    return lines
+
+
 def save_segmentation(image: np.ndarray, segmentation: Segmentation,
                       out_dir: str, stem: str) -> Tuple[str, str]:
     """Writes the ``(H, W, 3)`` BGR image's ``<stem>_mask.png`` and
-    ``<stem>_overlay.png`` (with a legend naming every class with its share;
-    see :func:`~cascade_clip.visualization.save_label_pictures`)."""
+    ``<stem>_overlay.png`` in the classes' colours (the one palette, see
+    :func:`~cascade_clip.datasets.palettes.class_palette`), the overlay's
+    legend naming the classes present by area (see
+    :func:`~cascade_clip.visualization.save_label_pictures`)."""
+    colours = class_palette(segmentation.class_names)
     return save_label_pictures(image[..., ::-1], segmentation.labels,
-                               legend_lines(segmentation), out_dir, stem)
+                               legend_by_area(segmentation, colours), colours,
+                               out_dir, stem)
+
+
+@dataclass
+class InferencePlan:
+    """What :func:`segment_images` will read and write.
+
+    Attributes:
+        images: The images to segment.
+        outputs: Per image, its mask and overlay paths.
+        skipped: Files of the folder left out as this tool's outputs.
+        existing: Output paths that exist already.
+    """
+    images: List[str]
+    outputs: List[Tuple[str, str]]
+    skipped: List[str]
+    existing: List[str]
+
+
+def plan_inference(path: str, out_dir: str) -> InferencePlan:
+    """The images under ``path`` and the files they will be written to."""
+    images, skipped = list_images(path, out_dir)
+    outputs = [
+        tuple(osp.join(out_dir, stem + suffix) for suffix in OUTPUT_SUFFIXES)
+        for stem in output_stems(images)
+    ]
+    existing = [p for pair in outputs for p in pair if osp.lexists(p)]
+    return InferencePlan(images, outputs, skipped, existing)
+
+
+def iter_segment_images(path: str,
+                        checkpoint: str,
+                        class_names: Union[str, Sequence[str]],
+                        out_dir: str,
+                        templates: Union[str, Sequence[str]] = 'multi',
+                        config: Optional[str] = None,
+                        device: Optional[str] = None,
+                        overwrite: bool = True,
+                        plan: Optional[InferencePlan] = None
+                        ) -> Iterator[dict]:
+    """:func:`segment_images`, one result at a time (as each image is
+    done)."""
+    names = resolve_class_names(class_names)
+    check_open_vocabulary(names)
+    plan = plan or plan_inference(path, out_dir)
+    if plan.existing and not overwrite:
+        count = len(plan.existing)
+        more = f' and {count - 3} more' if count > 3 else ''
+        raise FileExistsError(
+            f'{", ".join(plan.existing[:3])}{more} '
+            f'{"exists" if count == 1 else "exist"} already: pass '
+            '--overwrite to replace, or choose another --out')
+    single = not osp.isdir(path)
+    segmenter = OpenVocabularySegmenter(checkpoint, config, templates, device)
+    for image_path, (mask, overlay) in zip(plan.images, plan.outputs):
+        try:
+            image = read_image(image_path)
+        except (OSError, ValueError) as err:
+            if single:
+                raise
+            yield dict(image=image_path, error=str(err))
+            continue
+        segmentation = segmenter(image, names)
+        stem = osp.basename(mask)[:-len(OUTPUT_SUFFIXES[0])]
+        save_segmentation(image, segmentation, out_dir, stem)
+        yield dict(
+            image=image_path,
+            mask=mask,
+            overlay=overlay,
+            shares=segmentation.shares)
 
 
 def segment_images(path: str,
@@ -136,25 +288,38 @@ def segment_images(path: str,
                    out_dir: str,
                    templates: Union[str, Sequence[str]] = 'multi',
                    config: Optional[str] = None,
-                   device: Optional[str] = None) -> List[dict]:
+                   device: Optional[str] = None,
+                   overwrite: bool = True) -> List[dict]:
     """Segments an image or every image of a folder and saves the pictures.
 
+    Each image gets ``<name>_mask.png`` and ``<name>_overlay.png`` in
+    ``out_dir``; where two images share a name (``a.jpg``, ``a.png``) the
+    extension stays in it (``a.jpg_mask.png``). When ``out_dir`` is the
+    folder itself, the pictures written there for its images are not taken
+    as images.
+
+    Args:
+        path: An image or a folder of images.
+        checkpoint: Trained weights (see :class:`OpenVocabularySegmenter`).
+        class_names: The classes (a list, a setting, a text file).
+        out_dir: Where the pictures go.
+        templates: Prompt templates.
+        config: Config file, for a checkpoint that stores none.
+        device: Default: CUDA if available.
+        overwrite: Replace pictures that exist; ``False``: refuse before
+            anything is read or written (``tools/infer.py`` without
+            ``--overwrite``).
+
     Returns:
-        Per image: ``image``, ``mask``, ``overlay`` (paths) and ``shares``.
+        Per image: ``image``, ``mask``, ``overlay`` (paths) and ``shares``;
+        for an image of a folder that cannot be read, ``image`` and
+        ``error`` (a single image given as ``path`` raises instead).
+
+    Raises:
+        FileExistsError: an output exists and ``overwrite`` is false.
+        FileNotFoundError, ValueError: no image, an unreadable image given
+            as ``path``, bad class names.
     """
-    names = resolve_class_names(class_names)
-    check_open_vocabulary(names)
-    segmenter = OpenVocabularySegmenter(checkpoint, config, templates, device)
-    results = []
-    for image_path in list_images(path):
-        image = read_image(image_path)
-        segmentation = segmenter(image, names)
-        stem = osp.splitext(osp.basename(image_path))[0]
-        mask, overlay = save_segmentation(image, segmentation, out_dir, stem)
-        results.append(
-            dict(
-                image=image_path,
-                mask=mask,
-                overlay=overlay,
-                shares=segmentation.shares))
-    return results
+    return list(
+        iter_segment_images(path, checkpoint, class_names, out_dir,
+                            templates, config, device, overwrite))

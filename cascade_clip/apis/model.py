@@ -1,7 +1,6 @@
 """Building and loading a model: :func:`init_model` is the one way the
 tools, the inferencer and the analysis code get a model from a config."""
 import copy
-import os.path as osp
 from typing import Optional, Union
 
 import torch
@@ -9,8 +8,13 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from torch import nn
 
-from ..checkpoint import config_from_checkpoint
+from ..checkpoint import check_checkpoint_file, config_from_checkpoint
 from ..config_files import config_path
+from ..config_options import check_cfg_options
+
+
+class NoGPUError(RuntimeError):
+    """A CUDA device was asked for where torch finds none (or fewer)."""
 
 
 def default_device() -> str:
@@ -18,17 +22,44 @@ def default_device() -> str:
     return 'cuda' if torch.cuda.is_available() else 'cpu'
 
 
+def check_device(device: Union[str, torch.device]) -> torch.device:
+    """``device`` as a ``torch.device``, checked to exist.
+
+    Raises:
+        NoGPUError: a CUDA device without a GPU (or a GPU index past the
+            last one).
+        ValueError: not a device name.
+    """
+    try:
+        device = torch.device(device)
+    except RuntimeError as err:
+        raise ValueError(f'--device {device!r} is not a device (use cpu, '
+                         'cuda or cuda:N)') from err
+    if device.type == 'cuda':
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise NoGPUError(f'device {device}: no CUDA device (torch finds '
+                             'no GPU here); use --device cpu')
+        if device.index is not None and device.index >= count:
+            raise NoGPUError(f'device {device}: there are {count} CUDA '
+                             f'device(s), cuda:0..cuda:{count - 1}')
+    return device
+
+
 def load_config(config: Union[str, Config],
                 cfg_options: Optional[dict] = None) -> Config:
     """A config from a file (a path, or a name inside the project's configs
     folder, see :func:`~cascade_clip.config_files.config_path`) or a copy of
-    a ``Config``, with overrides; its registry scope (mmseg's) becomes the
+    a ``Config``, with overrides (their keys checked against the config,
+    see :func:`~cascade_clip.config_options.check_cfg_options`); its
+    registry scope (mmseg's) becomes the
     default, so that its modules can be built outside the runner too."""
     if isinstance(config, Config):
         cfg = copy.deepcopy(config)
     else:
         cfg = Config.fromfile(config_path(config))
     if cfg_options:
+        check_cfg_options(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     return cfg
@@ -55,15 +86,15 @@ def init_model(config: Union[str, Config, None],
 
     Raises:
         FileNotFoundError: the config or the checkpoint is missing.
-        RuntimeError: a CUDA device without a GPU.
+        NotACheckpointError: the checkpoint is not one (text, CLIP's
+            weights, ...).
+        NoGPUError: a CUDA device without a GPU.
     """
     from mmengine.runner import load_checkpoint
     from mmseg.registry import MODELS
-    if checkpoint is not None and not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
-    device = torch.device(device or default_device())
-    if device.type == 'cuda' and not torch.cuda.is_available():
-        raise RuntimeError(f'device {device}, but no CUDA GPU is available')
+    device = check_device(device or default_device())
+    if checkpoint is not None:
+        check_checkpoint_file(checkpoint, '--checkpoint')
     if config is None:
         if checkpoint is None:
             raise ValueError('give a config, a checkpoint that stores one, '

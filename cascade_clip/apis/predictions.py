@@ -14,6 +14,7 @@ from mmengine.dataset import pseudo_collate
 from PIL import Image
 
 from ..datasets.build import build_split_dataset
+from ..datasets.palettes import class_palette
 from ..visualization import compose_picture, resize_labels
 from .model import init_model, load_config
 
@@ -50,7 +51,7 @@ def visualize_predictions(config: Union[str, Config],
                           out_dir: Optional[str] = None,
                           cfg_options: Optional[dict] = None,
                           device: Optional[str] = None,
-                          font_size: int = 14,
+                          font_size: Optional[int] = None,
                           min_side: Optional[int] = None
                           ) -> List[PredictionPicture]:
     """Writes a picture of the model's prediction for each of the first
@@ -68,7 +69,8 @@ def visualize_predictions(config: Union[str, Config],
             ``<position in the split>_<image name>.png``.
         cfg_options: Config overrides, as ``--cfg-options`` gives them.
         device: ``'cuda'``, ``'cpu'``...; default CUDA if available.
-        font_size: Pixel size of the captions and the legend.
+        font_size: Pixel size of the captions and the legend (default:
+            from each image's size, at least 14).
         min_side: Draw images whose shorter side is below this enlarged by
             a whole factor (nearest neighbour), so that small images stay
             readable; default: at their size.
@@ -87,8 +89,10 @@ def visualize_predictions(config: Union[str, Config],
                            f'vis_{split}')
     dataset = build_split_dataset(cfg, split)
     class_names = list(dataset.metainfo['classes'])
-    palette = dataset.metainfo['palette']
+    # the colours of tools/infer.py for the same classes
+    palette = class_palette(class_names)
     model = init_model(cfg, checkpoint, device)
+    model.test_cfg['keep_seg_logits'] = False  # only the labels are drawn
     if model.num_classes != len(class_names):
         raise ValueError(f'the model has {model.num_classes} classes but the '
                          f'{split} dataset {len(class_names)}')

@@ -1,3 +1,4 @@
+from .checkpoint_file import NotACheckpointError, check_checkpoint_file
 from .clip_weights import (DEFAULT_CLIP_PATH, VIT_B_16_URL, CLIPWeightsError,
                            clip_tower_weights, read_clip_weights,
                            text_encoder_config)
@@ -7,7 +8,8 @@ from .official import (convert_official_checkpoint,
 from .stored_config import config_from_checkpoint
 
 __all__ = [
-    'DEFAULT_CLIP_PATH', 'VIT_B_16_URL', 'CLIPWeightsError',
+    'NotACheckpointError', 'check_checkpoint_file', 'DEFAULT_CLIP_PATH',
+    'VIT_B_16_URL', 'CLIPWeightsError',
     'clip_tower_weights', 'read_clip_weights', 'text_encoder_config',
     'config_from_checkpoint', 'convert_official_checkpoint',
     'convert_official_state_dict', 'is_official_state_dict',

@@ -17,6 +17,8 @@ VIT_B_16_URL = (
     '5806e77cd80f8b59890b7e101eabd078d9fb84e6937f9e85e4ecb61988df416f/'
     'ViT-B-16.pt')
 DEFAULT_CLIP_PATH = 'clip_pretrain/ViT-B-16.pt'
+# Where the tiny configs' `pretrained` points (tools/make_tiny_clip.py).
+TINY_CLIP_PATH = 'clip_pretrain/tiny-clip.pt'
 
 # Keys of OpenAI's archives that describe the model rather than hold weights.
 _NON_WEIGHT_KEYS = ('input_resolution', 'context_length', 'vocab_size')
@@ -29,6 +31,9 @@ class CLIPWeightsError(ValueError):
 
 
 def _how_to_get(path: str) -> str:
+    if osp.normpath(path).endswith(osp.normpath(TINY_CLIP_PATH)):
+        return (f'The tiny configs (configs/tiny/) use a random tiny CLIP: '
+                f'write it with `python tools/make_tiny_clip.py {path}`.')
     return (f'Download OpenAI\'s CLIP ViT-B/16 from {VIT_B_16_URL} and put '
             f'it at {path} (the configs expect {DEFAULT_CLIP_PATH}; see '
             'clip_pretrain/README.md), or set `pretrained` in the config to '

@@ -8,7 +8,7 @@ its image and label file. Each sample also carries the dataset's class count
 and ignore index, so that ``CheckedLoadAnnotations`` checks every label value
 when it loads the file.
 """
-from typing import List
+from typing import List, Optional
 
 import mmengine.fileio as fileio
 from mmseg.datasets import (BaseSegDataset, COCOStuffDataset,
@@ -42,12 +42,17 @@ class LayoutCheckMixin:
             neither a class nor the ignore index: ``'error'`` (a
             ``ValueError`` naming the file and the values) or ``'ignore'``
             (those pixels become the ignore index, with a warning).
+        missing_data_hint: What the errors about missing files say to do
+            (default: download and convert as data/README.md describes);
+            the tiny configs name the ``tools/make_tiny_dataset.py``
+            command that writes their data.
     """
 
     def __init__(self,
                  *args,
                  check_files: bool = True,
                  out_of_range_labels: str = 'error',
+                 missing_data_hint: Optional[str] = None,
                  **kwargs):
         if out_of_range_labels not in OUT_OF_RANGE_CHOICES:
             raise ValueError(
@@ -55,6 +60,7 @@ class LayoutCheckMixin:
                 f'not {out_of_range_labels!r}')
         self.check_files = check_files
         self.out_of_range_labels = out_of_range_labels
+        self.missing_data_hint = missing_data_hint or README_HINT
         super().__init__(*args, **kwargs)
 
     def get_data_info(self, idx: int) -> dict:
@@ -69,7 +75,8 @@ class LayoutCheckMixin:
 
     def _missing(self, what: str, path: str) -> FileNotFoundError:
         return FileNotFoundError(
-            f'{type(self).__name__}: {what} not found: {path}. {README_HINT}')
+            f'{type(self).__name__}: {what} not found: {path}. '
+            f'{self.missing_data_hint}')
 
     def _check_layout(self) -> None:
         if self.data_root and not fileio.isdir(
@@ -95,7 +102,7 @@ class LayoutCheckMixin:
             raise FileNotFoundError(
                 f'{type(self).__name__}: {len(missing)} of {len(data_list)} '
                 f'samples listed from {listed_in} have no {what}: '
-                f'{shown}{more}. {README_HINT}')
+                f'{shown}{more}. {self.missing_data_hint}')
 
     def load_data_list(self) -> List[dict]:
         self._check_layout()
@@ -107,7 +114,7 @@ class LayoutCheckMixin:
                 source = (f"no '*{self.img_suffix}' images found under "
                           f"{self.data_prefix.get('img_path')}")
             raise ValueError(f'{type(self).__name__}: {source}. '
-                             f'{README_HINT}')
+                             f'{self.missing_data_hint}')
         if self.check_files:
             self._check_files(data_list, 'img_path', 'image file')
             self._check_files(data_list, 'seg_map_path', 'label file')

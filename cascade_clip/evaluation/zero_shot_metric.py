@@ -7,6 +7,7 @@ import numpy as np
 from mmengine.logging import print_log
 from mmseg.evaluation import IoUMetric
 from mmseg.registry import METRICS
+from PIL import Image
 from prettytable import PrettyTable
 
 from ..engine.atomic_backend import write_atomic
@@ -15,6 +16,12 @@ from ..structures import ClassRef, ZeroShotSplit, check_class_ids
 JSON_NAME = 'zero_shot_metrics.json'
 _TABLE_TITLES = (('seen', 'seen classes'), ('unseen', 'unseen classes'),
                  (None, 'classes in neither split'))
+ALL_CLASSES_TITLE = 'all classes'
+# How the tables' log messages begin: the per-class ones, the summary.
+PER_CLASS_TABLE_TITLES = tuple(
+    f'{title}:'
+    for title in [t for _, t in _TABLE_TITLES] + [ALL_CLASSES_TITLE])
+SUMMARY_TABLE_TITLE = 'zero-shot summary:'
 
 
 @METRICS.register_module()
@@ -62,7 +69,10 @@ class ZeroShotIoUMetric(IoUMetric):
         beta: Passed to :class:`IoUMetric`.
         collect_device: Device results are gathered on across ranks,
             ``'cpu'`` or ``'gpu'``.
-        output_dir: If set, prediction PNGs are written there.
+        output_dir: If set, prediction PNGs are written there, named as the
+            images, in the dataset's raw ids (class k is k + 1 where the
+            dataset reduces the zero label, as VOC's and ADE20K-150's do;
+            16-bit where the ids pass 255, as ADE20K-847's).
         format_only: Only write predictions, compute nothing.
         prefix: Prefix of the metric names.
     """
@@ -103,6 +113,26 @@ class ZeroShotIoUMetric(IoUMetric):
             output_dir=output_dir,
             format_only=format_only,
             prefix=prefix)
+
+    def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
+        """``IoUMetric.process``, with the prediction PNGs (``output_dir``)
+        in 16 bits where the raw ids do not fit in 8 (mmseg's would wrap
+        them around)."""
+        output_dir, self.output_dir = self.output_dir, None
+        try:
+            super().process(data_batch, data_samples)
+        finally:
+            self.output_dir = output_dir
+        if output_dir is None:
+            return
+        num_classes = len(self.dataset_meta['classes'])
+        for sample in data_samples:
+            labels = sample['pred_sem_seg']['data'].squeeze().cpu().numpy()
+            shift = int(bool(sample.get('reduce_zero_label', False)))
+            dtype = np.uint8 if num_classes - 1 + shift <= 255 else np.uint16
+            name = osp.splitext(osp.basename(sample['img_path']))[0]
+            Image.fromarray((labels + shift).astype(dtype)).save(
+                osp.abspath(osp.join(output_dir, f'{name}.png')))
 
     @property
     def dataset_meta(self) -> Optional[dict]:
@@ -205,7 +235,8 @@ class ZeroShotIoUMetric(IoUMetric):
                     class_split: bool = True) -> None:
         """Prints per-class tables for each split (one of all classes
         without a split) and the summary table."""
-        titles = _TABLE_TITLES if class_split else ((None, 'all classes'), )
+        titles = _TABLE_TITLES if class_split else ((None,
+                                                     ALL_CLASSES_TITLE), )
         for split, title in titles:
             split_rows = [r for r in rows if r['split'] == split]
             if not split_rows:
@@ -222,7 +253,8 @@ class ZeroShotIoUMetric(IoUMetric):
             if key in metrics:
                 summary.add_column(column, [metrics[key]])
         print_log(
-            f'zero-shot summary:\n{summary.get_string()}', logger='current')
+            f'{SUMMARY_TABLE_TITLE}\n{summary.get_string()}',
+            logger='current')
 
 
 def write_json_atomic(path: str, payload: dict) -> None:

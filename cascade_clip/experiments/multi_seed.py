@@ -149,14 +149,22 @@ def run_seeds(config: str,
 
 
 def parse_cfg_options(options: Sequence[str]) -> dict:
-    """``key=value`` strings as the tools' ``--cfg-options`` read them."""
+    """``key=value`` strings as the tools' ``--cfg-options`` read them.
+
+    Raises:
+        ValueError: an item without ``=`` or without a key.
+    """
     import argparse
 
     from ..apis.cli import add_cfg_options
-    parser = argparse.ArgumentParser()
-    add_cfg_options(parser)
     if not options:
         return {}
+    for item in options:
+        if '=' not in item or not item.split('=', 1)[0].strip():
+            raise ValueError(f'--cfg-options takes key=value items (e.g. '
+                             f'train_cfg.max_iters=2); got {item!r}')
+    parser = argparse.ArgumentParser()
+    add_cfg_options(parser)
     return parser.parse_args(['--cfg-options', *options]).cfg_options
 
 

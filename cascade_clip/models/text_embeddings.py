@@ -32,10 +32,15 @@ TEMPLATES = {'single': SINGLE_TEMPLATE, 'multi': MULTI_TEMPLATES}
 
 def check_open_vocabulary(class_names: Sequence[str]) -> None:
     """Open-vocabulary class lists need two or more distinct names."""
+    if not class_names:
+        raise ValueError('no class names given: give at least two')
     if len(class_names) < 2:
-        raise ValueError('give at least two class names (add e.g. '
-                         '"background"): with one class every pixel is '
-                         'that class')
+        # Scores only compare classes (each pixel takes the best one), so a
+        # one-class vocabulary labels every pixel with it.
+        raise ValueError(
+            f'one class ({class_names[0]!r}): with one class every pixel is '
+            'that class; give at least two class names, e.g. '
+            f'"{class_names[0]},background"')
     if len(set(class_names)) != len(class_names):
         raise ValueError(f'class names repeat: {list(class_names)}')
 

@@ -8,6 +8,7 @@ given the same fields (a config's ``zero_shot_split``) and each builds a
 :class:`ZeroShotSplit` from them, so the ids are checked in one place: here.
 """
 import operator
+import os
 import os.path as osp
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple, Union
@@ -47,6 +48,8 @@ def resolve_class_names(class_names: Union[str, Sequence[str]]) -> List[str]:
         return list(DATASET_CLASSES[class_names])
     if osp.isfile(class_names):
         return read_class_names(class_names)
+    if os.sep in class_names or class_names.lower().endswith('.txt'):
+        raise FileNotFoundError(f'class name file not found: {class_names}')
     raise ValueError(
         f'class_names {class_names!r} is neither a known setting (class '
         f'lists {sorted(DATASET_CLASSES)}) nor a text file of class names')

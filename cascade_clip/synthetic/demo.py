@@ -19,10 +19,9 @@ from typing import Dict, List, Optional
 import numpy as np
 import torch
 import torch.nn.functional as F
-from mmengine.runner import Runner
-
 from ..apis import (init_model, segment_images, test_config, train_config,
                     visualize_predictions)
+from ..apis.experiment import run_test, run_train
 from ..config_files import config_path
 from ..visualization import plot_iou_chart
 from .pretrain import SHIPPED_WEIGHTS
@@ -183,26 +182,31 @@ def run_demo(out_dir: str = 'work_dirs/demo',
                    **(cfg_options or {}))
     work_dir = osp.join(out_dir, 'work_dir')
     start = time.perf_counter()
-    Runner.from_cfg(
-        train_config(config, work_dir=work_dir, cfg_options=options)).train()
+    # The runs' evaluation tables go to their log files; the demo prints
+    # its own (format_results), once.
+    run_train(
+        train_config(config, work_dir=work_dir, cfg_options=options),
+        tables=False)
     seconds = time.perf_counter() - start
     checkpoint = osp.join(work_dir, f'iter_{iters}.pth')
-    metrics = Runner.from_cfg(
+    metrics = run_test(
         test_config(config, checkpoint, work_dir=work_dir,
-                    cfg_options=options)).test()
+                    cfg_options=options),
+        tables=False)
 
     control_dir = osp.join(out_dir, 'control')
     control_file = osp.join(control_dir, 'random_unseen_embeddings.npy')
     os.makedirs(control_dir, exist_ok=True)
     embeddings = _class_embeddings(config, checkpoint, options)
     np.save(control_file, control_embeddings(embeddings, UNSEEN).numpy())
-    control = Runner.from_cfg(
+    control = run_test(
         test_config(
             config,
             checkpoint,
             work_dir=control_dir,
             cfg_options=dict(options,
-                             **{'model.text_embeddings': control_file}))).test()
+                             **{'model.text_embeddings': control_file})),
+        tables=False)
     trained_iou, control_iou = _per_class(work_dir), _per_class(control_dir)
     result = DemoResult(
         metrics=dict(metrics),
@@ -227,17 +231,19 @@ def run_demo(out_dir: str = 'work_dirs/demo',
 def _transductive(work_dir: str, checkpoint: str, options: dict):
     """Self-training from ``checkpoint``; its test metrics and checkpoint."""
     config = config_path(TRANSDUCTIVE_CONFIG)
-    Runner.from_cfg(
+    run_train(
         train_config(
             config,
             work_dir=work_dir,
             load_from=checkpoint,
-            cfg_options=options)).train()
+            cfg_options=options),
+        tables=False)
     checkpoint = osp.join(work_dir,
                           f'iter_{options["train_cfg.max_iters"]}.pth')
-    metrics = Runner.from_cfg(
+    metrics = run_test(
         test_config(config, checkpoint, work_dir=work_dir,
-                    cfg_options=options)).test()
+                    cfg_options=options),
+        tables=False)
     return dict(metrics), checkpoint
 
 

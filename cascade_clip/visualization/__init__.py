@@ -3,16 +3,19 @@ here builds or runs a model."""
 from .iou_chart import (MAX_VERTICAL_BARS, MISSING_COLOUR, OTHER_COLOUR,
                         SEEN_COLOUR, UNSEEN_COLOUR, IoUChart, chart_title,
                         draw_iou_chart, plot_iou_chart, read_metrics)
-from .pictures import (CAPTIONS, UNSEEN_MARK, StripLayout, class_colours,
-                       colorize, compose_picture, draw_overlay, fit_text,
-                       legend_entries, legend_strip_height, load_font,
-                       resize_labels, save_label_pictures)
+from .fonts import FontChoice, font_note, pick_font
+from .pictures import (CAPTIONS, UNSEEN_MARK, LegendBox, StripLayout, blend,
+                       class_colours, colorize, compose_picture, draw_overlay,
+                       fit_text, legend_box, legend_entries, legend_font_size,
+                       legend_strip_height, load_font, resize_labels,
+                       save_label_pictures)
 
 __all__ = [
-    'CAPTIONS', 'UNSEEN_MARK', 'StripLayout', 'class_colours', 'colorize',
-    'compose_picture', 'draw_overlay', 'fit_text', 'legend_entries',
-    'legend_strip_height', 'load_font', 'resize_labels',
-    'save_label_pictures',
+    'CAPTIONS', 'UNSEEN_MARK', 'FontChoice', 'LegendBox', 'StripLayout',
+    'blend', 'class_colours', 'colorize', 'compose_picture', 'draw_overlay',
+    'fit_text', 'font_note', 'legend_box', 'legend_entries',
+    'legend_font_size', 'legend_strip_height', 'load_font', 'pick_font',
+    'resize_labels', 'save_label_pictures',
     'MAX_VERTICAL_BARS',
     'MISSING_COLOUR', 'OTHER_COLOUR', 'SEEN_COLOUR', 'UNSEEN_COLOUR',
     'IoUChart', 'chart_title', 'draw_iou_chart', 'plot_iou_chart',

@@ -7,6 +7,10 @@ _base_ = [
 ]
 custom_imports = dict(imports=['cascade_clip'], allow_failed_imports=False)
 crop_size = _base_.tiny_crop_size
+missing_data_hint = (
+    'This tiny config reads generated data: write it with `python '
+    'tools/make_tiny_dataset.py coco_stuff171 data/tiny` in the folder you '
+    'run the tools in.')
 data_root = 'data/tiny/coco_stuff164k'
 model = _base_.tiny_model
 train_pipeline = _base_.tiny_train_pipeline
@@ -15,11 +19,17 @@ train_dataloader = dict(
     batch_size=2,
     num_workers=0,
     persistent_workers=False,
-    dataset=dict(data_root=data_root, pipeline=train_pipeline))
+    dataset=dict(
+        data_root=data_root,
+        missing_data_hint=missing_data_hint,
+        pipeline=train_pipeline))
 val_dataloader = dict(
     num_workers=0,
     persistent_workers=False,
-    dataset=dict(data_root=data_root, pipeline=test_pipeline))
+    dataset=dict(
+        data_root=data_root,
+        missing_data_hint=missing_data_hint,
+        pipeline=test_pipeline))
 test_dataloader = val_dataloader
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=5),

@@ -8,6 +8,10 @@ _base_ = [
 ]
 custom_imports = dict(imports=['cascade_clip'], allow_failed_imports=False)
 crop_size = _base_.tiny_crop_size
+missing_data_hint = (
+    'This tiny config reads generated data: write it with `python '
+    'tools/make_tiny_dataset.py custom data/tiny` in the folder you run '
+    'the tools in.')
 data_root = 'data/tiny/my_dataset'
 zero_shot_split = dict(
     class_names=data_root + '/classes.txt', unseen_classes=['car', 'tree'])
@@ -18,11 +22,17 @@ train_dataloader = dict(
     batch_size=2,
     num_workers=0,
     persistent_workers=False,
-    dataset=dict(data_root=data_root, pipeline=train_pipeline))
+    dataset=dict(
+        data_root=data_root,
+        missing_data_hint=missing_data_hint,
+        pipeline=train_pipeline))
 val_dataloader = dict(
     num_workers=0,
     persistent_workers=False,
-    dataset=dict(data_root=data_root, pipeline=test_pipeline))
+    dataset=dict(
+        data_root=data_root,
+        missing_data_hint=missing_data_hint,
+        pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(**zero_shot_split)
 test_evaluator = val_evaluator

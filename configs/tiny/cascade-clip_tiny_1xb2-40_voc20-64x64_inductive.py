@@ -7,6 +7,10 @@ _base_ = [
 ]
 custom_imports = dict(imports=['cascade_clip'], allow_failed_imports=False)
 crop_size = _base_.tiny_crop_size
+missing_data_hint = (
+    'This tiny config reads generated data: write it with `python '
+    'tools/make_tiny_dataset.py voc20 data/tiny` in the folder you run '
+    'the tools in.')
 data_root = 'data/tiny/VOCdevkit/VOC2012'
 model = _base_.tiny_model
 train_pipeline = _base_.tiny_train_pipeline
@@ -19,6 +23,7 @@ train_dataloader = dict(
         dict(
             type='PascalVOC20Dataset',
             data_root=data_root,
+            missing_data_hint=missing_data_hint,
             data_prefix=dict(
                 img_path='JPEGImages', seg_map_path='SegmentationClass'),
             ann_file='ImageSets/Segmentation/train.txt',
@@ -26,6 +31,7 @@ train_dataloader = dict(
         dict(
             type='PascalVOC20Dataset',
             data_root=data_root,
+            missing_data_hint=missing_data_hint,
             data_prefix=dict(
                 img_path='JPEGImages', seg_map_path='SegmentationClassAug'),
             ann_file='ImageSets/Segmentation/aug.txt',
@@ -34,7 +40,10 @@ train_dataloader = dict(
 val_dataloader = dict(
     num_workers=0,
     persistent_workers=False,
-    dataset=dict(data_root=data_root, pipeline=test_pipeline))
+    dataset=dict(
+        data_root=data_root,
+        missing_data_hint=missing_data_hint,
+        pipeline=test_pipeline))
 test_dataloader = val_dataloader
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=10),

@@ -8,6 +8,10 @@ _base_ = [
 ]
 custom_imports = dict(imports=['cascade_clip'], allow_failed_imports=False)
 crop_size = _base_.tiny_crop_size
+missing_data_hint = (
+    'This tiny config reads generated data: write it with `python '
+    'tools/make_tiny_dataset.py ade20k847 data/tiny` in the folder you run '
+    'the tools in.')
 # One prompt template instead of 15: 15x fewer prompts for the CPU to embed
 # (the real config's 15 templates are what the cost in the README measures).
 model = dict(_base_.tiny_model, prompt_templates='single')
@@ -16,5 +20,7 @@ val_dataloader = dict(
     num_workers=0,
     persistent_workers=False,
     dataset=dict(
-        data_root='data/tiny/ADE20K_2021_17_01', pipeline=test_pipeline))
+        data_root='data/tiny/ADE20K_2021_17_01',
+        missing_data_hint=missing_data_hint,
+        pipeline=test_pipeline))
 test_dataloader = val_dataloader

@@ -7,11 +7,17 @@ _base_ = [
 ]
 custom_imports = dict(imports=['cascade_clip'], allow_failed_imports=False)
 crop_size = _base_.tiny_crop_size
+missing_data_hint = (
+    'This tiny config reads generated data: write it with `python '
+    'tools/make_tiny_dataset.py voc20 data/tiny` in the folder you run '
+    'the tools in.')
 model = _base_.tiny_model
 test_pipeline = _base_.tiny_test_pipeline
 val_dataloader = dict(
     num_workers=0,
     persistent_workers=False,
     dataset=dict(
-        data_root='data/tiny/VOCdevkit/VOC2012', pipeline=test_pipeline))
+        data_root='data/tiny/VOCdevkit/VOC2012',
+        missing_data_hint=missing_data_hint,
+        pipeline=test_pipeline))
 test_dataloader = val_dataloader

@@ -9,14 +9,13 @@ Reads images/ADE/<split>/**/ADE_*.jpg and the *_seg.png beside each; writes
 images_847/<split>/*.jpg and annotations_847/<split>/*.png (16-bit train ids,
 65535 ignored).
 """
-import argparse
-
+from cascade_clip.apis.cli import ToolParser, run_tool_main
 from cascade_clip.datasets.converters import (ADE20K_SPLITS,
                                               convert_ade20k_847)
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(
+    parser = ToolParser(
         description='Convert the full ADE20K release to ADE20K-847')
     parser.add_argument('release_root',
                         help='the unpacked release, .../ADE20K_2021_17_01')
@@ -49,4 +48,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run_tool_main(main)

@@ -9,13 +9,12 @@ Reads labels.txt and trainval/*.mat (from trainval.tar.gz); writes
 SegmentationClassContext459/*.png (16-bit, 0-458, 65535 unlabelled) and,
 where they are missing, ImageSets/SegmentationContext/{train,val}.txt.
 """
-import argparse
-
+from cascade_clip.apis.cli import ToolParser, run_tool_main
 from cascade_clip.datasets.converters import convert_pascal_context_459
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(
+    parser = ToolParser(
         description='Convert the full Pascal Context annotation to PC-459')
     parser.add_argument('voc2010', help='.../VOCdevkit/VOC2010')
     parser.add_argument(
@@ -48,4 +47,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run_tool_main(main)

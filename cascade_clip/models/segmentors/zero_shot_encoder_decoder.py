@@ -14,6 +14,7 @@ from ...checkpoint.official import (convert_official_state_dict,
 from ...structures import ZeroShotSplit, resolve_class_names
 from ..layers import resize_bilinear
 from .cuda_graphs import CUDAGraphCache
+from .postprocess import scores_to_samples
 from ..text_embeddings import (check_open_vocabulary, encode_class_names,
                                load_text_embeddings, resolve_templates)
 
@@ -95,7 +96,11 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
             ``stride`` of the windows, ``windows_per_batch`` (how many
             windows run through the model at once; default all) and
             ``cuda_graph`` (replay inference on a GPU from captured CUDA
-            graphs, one per window batch shape; default off).
+            graphs, one per window batch shape; default off) and
+            ``keep_seg_logits`` (default true: each sample keeps the scores
+            of every class at its original size, ``seg_logits``; false:
+            only the labels, computed in bounded memory, see
+            :func:`~.postprocess.scores_to_samples`).
         data_preprocessor: ``SegDataPreProcessor`` config.
         ignore_index: Label value that is not a class.
     """
@@ -448,8 +453,9 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
     def predict(self,
                 inputs: Tensor,
                 data_samples: OptSampleList = None) -> SampleList:
-        """Segments a batch; fills ``seg_logits`` (the calibrated scores at
-        the original size) and ``pred_sem_seg`` of each sample."""
+        """Segments a batch; fills ``pred_sem_seg`` and (unless
+        ``test_cfg['keep_seg_logits']`` is false) ``seg_logits`` (the
+        calibrated scores at the original size) of each sample."""
         if data_samples is not None:
             metas = [sample.metainfo for sample in data_samples]
         else:
@@ -463,6 +469,17 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
             ] * inputs.shape[0]
         return self.postprocess_result(
             self.inference(inputs, metas), data_samples)
+
+    def postprocess_result(self,
+                           seg_logits: Tensor,
+                           data_samples: OptSampleList = None) -> SampleList:
+        """Labels (and, with ``test_cfg['keep_seg_logits']``, the default,
+        scores) at each image's original size."""
+        if seg_logits.shape[1] < 2:
+            return super().postprocess_result(seg_logits, data_samples)
+        return scores_to_samples(
+            seg_logits, data_samples, self.align_corners,
+            self.test_cfg.get('keep_seg_logits', True))
 
     def _forward(self,
                  inputs: Tensor,
