@@ -14,10 +14,11 @@ from tools_helpers import VOC_INDUCTIVE, run_tool, run_tools, snapshot
 
 from cascade_clip.apis import init_model
 from cascade_clip.apis.inference import (OpenVocabularySegmenter,
-                                         legend_lines, segment_images)
+                                         segment_images)
 from cascade_clip.models.text_embeddings import encode_class_names
 from cascade_clip.testing import write_tiny_clip
-from cascade_clip.visualization import class_colours, font_note, pick_font
+from cascade_clip.visualization import (class_colours, font_note,
+                                        legend_lines, pick_font)
 
 
 @pytest.fixture(scope='module')
@@ -89,7 +90,7 @@ def test_class_embeddings_are_computed_once_per_class_list(
     assert calls == [30, 60]
     assert first.labels.shape == other.labels.shape == (120, 200)
     assert other.labels.max() < 4
-    assert legend_lines(first)[0].startswith('cat: ')
+    assert legend_lines(first.shares)[0].startswith('cat: ')
 
 
 def test_clear_errors(checkpoint, tmp_path):
@@ -306,7 +307,7 @@ def test_class_lists_devices_and_files_a_person_gets_wrong(
 
 
 def test_one_word_is_a_class_unless_it_is_a_setting_or_file(tmp_path):
-    from cascade_clip.apis.cli import parse_class_list
+    from cascade_clip.utils.cli import parse_class_list
     assert parse_class_list('cat') == ['cat']
     assert parse_class_list(' cat , dog,') == ['cat', 'dog']
     assert parse_class_list('voc20') == 'voc20'

@@ -6,10 +6,7 @@ import pytest
 from matplotlib import font_manager
 from PIL import Image, ImageDraw
 
-from cascade_clip.apis.inference import Segmentation, legend_by_area
-from cascade_clip.visualization import (class_colours, draw_overlay,
-                                        font_note, legend_box,
-                                        legend_font_size, pick_font)
+from cascade_clip.visualization import (class_colours, draw_overlay, font_note, legend_box, legend_by_area, legend_font_size, pick_font)
 
 GRASS = '草'
 
@@ -57,9 +54,8 @@ def test_legend_lists_the_classes_present_by_area():
     labels[row:] = 7
     counts = np.bincount(labels.ravel(), minlength=300)
     shares = {n: c / labels.size for n, c in zip(names, counts)}
-    segmentation = Segmentation(labels, names, shares)
     colours = class_colours(300)
-    legend = legend_by_area(segmentation, colours)
+    legend = legend_by_area(shares, colours)
     assert len(legend) == 20
     shown = [text.split(':')[0] for text, _ in legend[:-1]]
     present = sorted((-c, i) for i, c in enumerate(counts) if c)
@@ -76,7 +72,7 @@ def test_legend_lists_the_classes_present_by_area():
     few[:1] = 150
     shares = {n: float((few == i).mean()) for i, n in enumerate(names)}
     assert [t for t, _ in legend_by_area(
-        Segmentation(few, names, shares), colours)] == [
+        shares, colours)] == [
             'class 299: 70.0%', 'class 0: 20.0%', 'class 150: 10.0%'
         ]
 

@@ -8,7 +8,8 @@ import pytest
 import torch
 from tools_helpers import VOC_INDUCTIVE, make_workspace, run_tools, snapshot
 
-from cascade_clip.apis import parse_eval, train_config
+from cascade_clip.apis import train_config
+from cascade_clip.utils.cli import parse_eval
 from cascade_clip.apis import test_config as make_test_config
 
 
@@ -124,7 +125,7 @@ def test_debug_shows_the_traceback(bad_runs, monkeypatch):
     assert debug.returncode == 1
     assert 'Traceback (most recent call last)' in debug.stderr
     assert 'NotACheckpointError' in debug.stderr
-    from cascade_clip.apis.cli import debug_requested
+    from cascade_clip.utils.cli import debug_requested
     monkeypatch.delenv('CASCADE_CLIP_DEBUG', raising=False)
     assert not debug_requested([])
     assert debug_requested(['x', '--debug'])
@@ -185,8 +186,8 @@ def test_cfg_option_keys_are_checked_against_the_config():
 
 
 def test_no_gpu_error_is_one_line(tmp_path):
-    from cascade_clip.apis.cli import error_line
-    from cascade_clip.apis.model import NoGPUError, check_device
+    from cascade_clip.utils.cli import error_line
+    from cascade_clip.utils.device import NoGPUError, check_device
     if not torch.cuda.is_available():
         with pytest.raises(NoGPUError, match='no CUDA device'):
             check_device('cuda')

@@ -21,7 +21,7 @@ import argparse
 
 from cascade_clip.analysis.benchmark import (benchmark, format_benchmark,
                                              write_json)
-from cascade_clip.apis.cli import add_cfg_options
+from cascade_clip.utils.cli import add_cfg_options
 
 
 def parse_args():

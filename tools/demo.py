@@ -16,7 +16,7 @@ classes) from the trained model.
 """
 import argparse
 
-from cascade_clip.apis.cli import ToolParser, run_tool_main
+from cascade_clip.utils.cli import ToolParser, run_tool_main
 from cascade_clip.synthetic.demo import format_results, run_demo
 from cascade_clip.synthetic.pretrain import SHIPPED_WEIGHTS
 

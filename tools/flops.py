@@ -10,7 +10,7 @@ embeddings being cached. Weights are random (they change no count).
 """
 from cascade_clip.analysis.complexity import (format_complexity,
                                               get_model_complexity)
-from cascade_clip.apis.cli import ToolParser, add_cfg_options, run_tool_main
+from cascade_clip.utils.cli import ToolParser, add_cfg_options, run_tool_main
 
 
 def parse_args():

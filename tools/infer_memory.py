@@ -20,7 +20,7 @@ import tempfile
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from cascade_clip.apis.cli import ToolParser, run_tool_main  # noqa: E402
+from cascade_clip.utils.cli import ToolParser, run_tool_main  # noqa: E402
 TINY_CONFIG = osp.join(REPO, 'configs', 'tiny',
                        'cascade-clip_tiny_1xb2-40_voc20-64x64_inductive.py')
 # Runs one command and prints the peak RSS (KiB) of its process tree's

@@ -4,7 +4,7 @@ Example::
 
     python tools/make_tiny_dataset.py voc20 data/tiny --num-train 8
 """
-from cascade_clip.apis.cli import ToolParser, run_tool_main
+from cascade_clip.utils.cli import ToolParser, run_tool_main
 from cascade_clip.testing.datasets import DATASET_MAKERS
 
 

@@ -7,11 +7,12 @@
 
 Checkpoints of the paper's code load as they are (converted on load).
 """
-from cascade_clip.apis import parse_eval, test_config
-from cascade_clip.apis.cli import (ToolParser, add_cfg_options, add_launcher,
-                                   parse_launch_args, run_tool_main)
+from cascade_clip.apis import test_config
 from cascade_clip.apis.experiment import run_test
 from cascade_clip.engine import init_cpu_distributed
+from cascade_clip.utils.cli import (ToolParser, add_cfg_options, add_launcher,
+                                    parse_eval, parse_launch_args,
+                                    run_tool_main)
 
 
 def parse_args():

@@ -1,12 +1,12 @@
 """Entry points: :func:`init_model` (the one way to build and load a model),
 the open-vocabulary inferencer, the train / test configs behind
 ``tools/train.py`` and ``tools/test.py``, and pictures of predictions."""
-from .experiment import parse_eval, test_config, train_config
+from .experiment import test_config, train_config
 from .inference import OpenVocabularySegmenter, segment_images
 from .model import init_model, load_config
 from .predictions import visualize_predictions
 
 __all__ = [
     'init_model', 'load_config', 'OpenVocabularySegmenter', 'segment_images',
-    'parse_eval', 'test_config', 'train_config', 'visualize_predictions'
+    'test_config', 'train_config', 'visualize_predictions'
 ]

@@ -5,7 +5,7 @@ functions."""
 import logging
 import os
 import os.path as osp
-from typing import Optional, Sequence
+from typing import Optional
 
 import torch
 from mmengine.config import Config
@@ -13,9 +13,10 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 from torch import nn
 
-from ..checkpoint import check_checkpoint_file
+from ..checkpoint import check_checkpoint_file, resume_checkpoint
 from ..engine.console import BriefConsoleRunner
-from .model import NoGPUError, load_config
+from ..utils.device import NoGPUError
+from .model import load_config
 
 
 def _load(config: str, cfg_options: Optional[dict], launcher: str,
@@ -41,25 +42,6 @@ def _load(config: str, cfg_options: Optional[dict], launcher: str,
         cfg.model.test_cfg = dict(
             cfg.model.get('test_cfg') or {}, keep_seg_logits=False)
     return cfg
-
-
-def _resume_point(work_dir: str) -> Optional[str]:
-    """The checkpoint ``--resume`` continues from, or ``None`` when the work
-    dir has none.
-
-    Raises:
-        FileNotFoundError: ``last_checkpoint`` names a file that is gone.
-    """
-    pointer = osp.join(work_dir, 'last_checkpoint')
-    if not osp.isfile(pointer):
-        return None
-    with open(pointer) as f:
-        last = f.read().strip()
-    if last and not osp.isfile(last):
-        raise FileNotFoundError(
-            f'--resume: {pointer} names {last}, which does not exist; remove '
-            f'{pointer} to start from scratch, or put the checkpoint back')
-    return last or None
 
 
 def _metrics(evaluator) -> list:
@@ -108,7 +90,7 @@ def train_config(config: str,
     cfg = _load(config, cfg_options, launcher, work_dir)
     if load_from is not None:
         cfg.load_from = load_from
-    if resume and not cfg.get('load_from') and _resume_point(
+    if resume and not cfg.get('load_from') and resume_checkpoint(
             cfg.work_dir) is None:
         print_log(
             f'--resume: no checkpoint in {cfg.work_dir} to resume from; '
@@ -235,15 +217,3 @@ def run_test(cfg: Config, brief: bool = True, tables: bool = True) -> dict:
     """Evaluates with a config of :func:`test_config` (console: see
     :func:`build_runner`); returns the metrics."""
     return build_runner(cfg, brief, tables).test()
-
-
-def parse_eval(values: Optional[Sequence[str]]) -> None:
-    """Accepts the paper's ``--eval mIoU``; the zero-shot metric always runs.
-
-    Raises:
-        ValueError: for a metric other than mIoU.
-    """
-    for value in values or ():
-        if value != 'mIoU':
-            raise ValueError(f'--eval {value}: only mIoU is available (the '
-                             'zero-shot mIoU(S)/mIoU(U)/hIoU report)')

@@ -1,13 +1,10 @@
 """Open-vocabulary inference: segment any image into any class names with a
 trained checkpoint; ``tools/infer.py`` is a thin layer over this module."""
 import copy
-import os
 import os.path as osp
-from collections import Counter
 from dataclasses import dataclass
 from typing import (Dict, Iterator, List, Optional, Sequence, Tuple, Union)
 
-import mmcv
 import numpy as np
 import torch
 from mmcv.transforms import Compose
@@ -16,15 +13,10 @@ from mmengine.dataset import pseudo_collate
 from ..datasets.palettes import class_palette
 from ..models.text_embeddings import check_open_vocabulary, resolve_templates
 from ..structures import resolve_class_names
-from ..visualization import save_label_pictures
+from ..utils.image_files import (OUTPUT_SUFFIXES, InferencePlan,
+                                 plan_inference, read_image)
+from ..visualization import legend_by_area, save_label_pictures
 from .model import init_model
-
-IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
-OUTPUT_SUFFIXES = ('_mask.png', '_overlay.png')
-# Legend lines of an overlay at most (the classes with the largest areas;
-# one more line sums up the rest).
-MAX_LEGEND_LINES = 20
-
 
 @dataclass
 class Segmentation:
@@ -94,112 +86,6 @@ class OpenVocabularySegmenter:
         return Segmentation(labels, names, shares)
 
 
-def read_image(path: str) -> np.ndarray:
-    """An image as a BGR array; the error names an unreadable file."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'image not found: {path}')
-    if osp.getsize(path) == 0:
-        raise ValueError(f'cannot read image {path}: the file is empty '
-                         '(0 bytes)')
-    try:
-        image = mmcv.imread(path, channel_order='bgr')
-    except Exception as err:  # OpenCV and PIL raise their own types
-        reason = ' '.join(str(err).split()) or type(err).__name__
-        raise ValueError(f'cannot read image {path}: {reason}') from err
-    if image is None:
-        raise ValueError(f'cannot read image {path}: not an image file')
-    return image
-
-
-def _is_output_of(name: str, others: Sequence[str]) -> bool:
-    """Whether ``name`` is what :func:`segment_images` writes for one of
-    ``others`` (file names)."""
-    for other in others:
-        if other == name:
-            continue
-        for stem in (osp.splitext(other)[0], other):
-            if name in (stem + suffix for suffix in OUTPUT_SUFFIXES):
-                return True
-    return False
-
-
-def list_images(path: str, out_dir: Optional[str] = None
-                ) -> Tuple[List[str], List[str]]:
-    """The image itself, or the images in a folder (sorted), and the files
-    left out as outputs of this tool: when ``out_dir`` is the folder,
-    ``<image>_mask.png`` and ``<image>_overlay.png`` of its other images."""
-    if osp.isdir(path):
-        names = sorted(name for name in os.listdir(path)
-                       if name.lower().endswith(IMAGE_SUFFIXES)
-                       and osp.isfile(osp.join(path, name)))
-        skipped = []
-        if out_dir is not None and osp.isdir(out_dir) and osp.samefile(
-                path, out_dir):
-            skipped = [n for n in names if _is_output_of(n, names)]
-            names = [n for n in names if n not in skipped]
-        if not names:
-            raise FileNotFoundError(f'no images ({", ".join(IMAGE_SUFFIXES)})'
-                                    f' in {path}')
-        return ([osp.join(path, n) for n in names],
-                [osp.join(path, n) for n in skipped])
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'image or folder not found: {path}')
-    return [path], []
-
-
-def output_stems(images: Sequence[str]) -> List[str]:
-    """A distinct output stem per image: its name without the extension,
-    or with it (``a.jpg``) where two images share a stem; a number is
-    added if names still collide."""
-    names = [osp.basename(p) for p in images]
-    plain = Counter(osp.splitext(n)[0].lower() for n in names)
-    stems = [
-        osp.splitext(n)[0] if plain[osp.splitext(n)[0].lower()] == 1 else n
-        for n in names
-    ]
-    taken = Counter(s.lower() for s in stems)
-    seen: Counter = Counter()
-    unique = []
-    for stem in stems:
-        key = stem.lower()
-        seen[key] += 1
-        if taken[key] > 1:
-            stem = f'{stem}_{seen[key]}'
-        unique.append(stem)
-    return unique
-
-
-def legend_lines(segmentation: Segmentation) -> List[str]:
-    """``'name: 12.3%'`` for every class, in class order."""
-    return [
-        f'{name}: {100 * share:.1f}%'
-        for name, share in segmentation.shares.items()
-    ]
-
-
-def _percent(share: float) -> str:
-    return '<0.1%' if 0 < share < 0.0005 else f'{100 * share:.1f}%'
-
-
-def legend_by_area(segmentation: Segmentation, colours: np.ndarray,
-                   max_lines: int = MAX_LEGEND_LINES
-                   ) -> List[Tuple[str, Optional[np.ndarray]]]:
-    """The overlay's legend: ``(text, colour)`` for the classes present,
-    the largest area first; past ``max_lines`` one line sums up the
-    rest."""
-    present = sorted(((share, i) for i, share in enumerate(
-        segmentation.shares.values()) if share > 0),
-                     key=lambda item: (-item[0], item[1]))
-    shown = present if len(present) <= max_lines else present[:max_lines - 1]
-    lines = [(f'{segmentation.class_names[i]}: {_percent(share)}',
-              colours[i]) for share, i in shown]
-    rest = present[len(shown):]
-    if rest:
-        lines.append((f'{len(rest)} more classes: '
-                      f'{_percent(sum(s for s, _ in rest))}', None))
-    return lines
-
-
 def save_segmentation(image: np.ndarray, segmentation: Segmentation,
                       out_dir: str, stem: str) -> Tuple[str, str]:
     """Writes the ``(H, W, 3)`` BGR image's ``<stem>_mask.png`` and
@@ -209,35 +95,8 @@ def save_segmentation(image: np.ndarray, segmentation: Segmentation,
     :func:`~cascade_clip.visualization.save_label_pictures`)."""
     colours = class_palette(segmentation.class_names)
     return save_label_pictures(image[..., ::-1], segmentation.labels,
-                               legend_by_area(segmentation, colours), colours,
+                               legend_by_area(segmentation.shares, colours), colours,
                                out_dir, stem)
-
-
-@dataclass
-class InferencePlan:
-    """What :func:`segment_images` will read and write.
-
-    Attributes:
-        images: The images to segment.
-        outputs: Per image, its mask and overlay paths.
-        skipped: Files of the folder left out as this tool's outputs.
-        existing: Output paths that exist already.
-    """
-    images: List[str]
-    outputs: List[Tuple[str, str]]
-    skipped: List[str]
-    existing: List[str]
-
-
-def plan_inference(path: str, out_dir: str) -> InferencePlan:
-    """The images under ``path`` and the files they will be written to."""
-    images, skipped = list_images(path, out_dir)
-    outputs = [
-        tuple(osp.join(out_dir, stem + suffix) for suffix in OUTPUT_SUFFIXES)
-        for stem in output_stems(images)
-    ]
-    existing = [p for pair in outputs for p in pair if osp.lexists(p)]
-    return InferencePlan(images, outputs, skipped, existing)
 
 
 def iter_segment_images(path: str,

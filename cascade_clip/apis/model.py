@@ -11,39 +11,7 @@ from torch import nn
 from ..checkpoint import check_checkpoint_file, config_from_checkpoint
 from ..config_files import config_path
 from ..config_options import check_cfg_options
-
-
-class NoGPUError(RuntimeError):
-    """A CUDA device was asked for where torch finds none (or fewer)."""
-
-
-def default_device() -> str:
-    """``'cuda'`` where a GPU is available, else ``'cpu'``."""
-    return 'cuda' if torch.cuda.is_available() else 'cpu'
-
-
-def check_device(device: Union[str, torch.device]) -> torch.device:
-    """``device`` as a ``torch.device``, checked to exist.
-
-    Raises:
-        NoGPUError: a CUDA device without a GPU (or a GPU index past the
-            last one).
-        ValueError: not a device name.
-    """
-    try:
-        device = torch.device(device)
-    except RuntimeError as err:
-        raise ValueError(f'--device {device!r} is not a device (use cpu, '
-                         'cuda or cuda:N)') from err
-    if device.type == 'cuda':
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if count == 0:
-            raise NoGPUError(f'device {device}: no CUDA device (torch finds '
-                             'no GPU here); use --device cpu')
-        if device.index is not None and device.index >= count:
-            raise NoGPUError(f'device {device}: there are {count} CUDA '
-                             f'device(s), cuda:0..cuda:{count - 1}')
-    return device
+from ..utils.device import check_device, default_device
 
 
 def load_config(config: Union[str, Config],

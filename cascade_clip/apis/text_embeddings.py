@@ -7,7 +7,7 @@ from torch import Tensor
 from ..models.text_embeddings import encode_class_names, save_text_embeddings
 from ..models.text_encoders import CLIPTextTransformer
 from ..structures import resolve_class_names
-from .model import default_device
+from ..utils.device import default_device
 
 
 def generate_text_embeddings(weights: str,

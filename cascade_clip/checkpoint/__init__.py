@@ -1,4 +1,5 @@
-from .checkpoint_file import NotACheckpointError, check_checkpoint_file
+from .checkpoint_file import (NotACheckpointError, check_checkpoint_file,
+                              resume_checkpoint)
 from .clip_weights import (DEFAULT_CLIP_PATH, VIT_B_16_URL, CLIPWeightsError,
                            clip_tower_weights, read_clip_weights,
                            text_encoder_config)
@@ -8,7 +9,8 @@ from .official import (convert_official_checkpoint,
 from .stored_config import config_from_checkpoint
 
 __all__ = [
-    'NotACheckpointError', 'check_checkpoint_file', 'DEFAULT_CLIP_PATH',
+    'NotACheckpointError', 'check_checkpoint_file', 'resume_checkpoint',
+    'DEFAULT_CLIP_PATH',
     'VIT_B_16_URL', 'CLIPWeightsError',
     'clip_tower_weights', 'read_clip_weights', 'text_encoder_config',
     'config_from_checkpoint', 'convert_official_checkpoint',

@@ -3,7 +3,7 @@
 answers with torch's advice to turn ``weights_only`` off."""
 import os.path as osp
 import zipfile
-from typing import Iterable
+from typing import Iterable, Optional
 
 import torch
 
@@ -122,3 +122,23 @@ def check_checkpoint_file(path: str, option: str = 'the checkpoint') -> None:
             f'model; {option} takes {WHAT_A_CHECKPOINT_IS}')
     if _is_clip_state_dict(state):
         raise _clip_error(path, 'a state dict of CLIP', option)
+
+
+def resume_checkpoint(work_dir: str) -> Optional[str]:
+    """The checkpoint ``--resume`` continues from (the one mmengine's
+    ``last_checkpoint`` file in ``work_dir`` names), or ``None`` when the
+    work dir has none.
+
+    Raises:
+        FileNotFoundError: ``last_checkpoint`` names a file that is gone.
+    """
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    if not osp.isfile(pointer):
+        return None
+    with open(pointer) as f:
+        last = f.read().strip()
+    if last and not osp.isfile(last):
+        raise FileNotFoundError(
+            f'--resume: {pointer} names {last}, which does not exist; remove '
+            f'{pointer} to start from scratch, or put the checkpoint back')
+    return last or None

@@ -156,7 +156,7 @@ def parse_cfg_options(options: Sequence[str]) -> dict:
     """
     import argparse
 
-    from ..apis.cli import add_cfg_options
+    from ..utils.cli import add_cfg_options
     if not options:
         return {}
     for item in options:

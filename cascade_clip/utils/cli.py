@@ -11,7 +11,7 @@ from typing import Any, Callable, List, Optional, Sequence, Union
 from mmengine.config import DictAction
 
 from ..structures import DATASET_CLASSES
-from .model import NoGPUError
+from .device import NoGPUError
 
 DEBUG_VARIABLE = 'CASCADE_CLIP_DEBUG'
 
@@ -155,3 +155,15 @@ def parse_class_list(text: str) -> Union[str, List[str]]:
     if os.sep in text or text.lower().endswith('.txt'):
         raise FileNotFoundError(f'class name file not found: {text}')
     return names
+
+
+def parse_eval(values: Optional[Sequence[str]]) -> None:
+    """Accepts the paper's ``--eval mIoU``; the zero-shot metric always runs.
+
+    Raises:
+        ValueError: for a metric other than mIoU.
+    """
+    for value in values or ():
+        if value != 'mIoU':
+            raise ValueError(f'--eval {value}: only mIoU is available (the '
+                             'zero-shot mIoU(S)/mIoU(U)/hIoU report)')
