@@ -121,6 +121,28 @@ def test_prediction_pictures(tiny, tmp_path):
     assert len(sizes) == 2, 'the two val images should differ in size'
 
 
+def test_prediction_only_where_labelled(tiny, tmp_path):
+    [full] = visualize_predictions(
+        TINY, tiny['checkpoint'], num=1, out_dir=str(tmp_path / 'full'),
+        cfg_options=tiny['options'], device='cpu')
+    [only] = visualize_predictions(
+        TINY, tiny['checkpoint'], num=1, out_dir=str(tmp_path / 'only'),
+        cfg_options=tiny['options'], device='cpu', only_labelled=True)
+    height, width = only.image_size
+    stem = osp.splitext(osp.basename(only.img_path))[0]
+    gt = voc20_label(
+        osp.join(tiny['data_root'], 'SegmentationClass', stem + '.png'))
+    full_pred = np.array(Image.open(full.path).convert('RGB'))[:height,
+                                                              2 * width:]
+    only_pred = np.array(Image.open(only.path).convert('RGB'))[:height,
+                                                              2 * width:]
+    assert (gt == 255).any() and (gt != 255).any()
+    assert (only_pred[gt == 255] == 0).all()
+    assert (full_pred[gt == 255] != 0).any(axis=-1).any()
+    assert np.array_equal(only_pred[gt != 255], full_pred[gt != 255])
+    assert set(only.pred_classes) <= set(full.pred_classes)
+
+
 def test_train_split_uses_the_test_pipeline(tiny, tmp_path):
     cfg = Config.fromfile(TINY)
     cfg.merge_from_dict(tiny['options'])

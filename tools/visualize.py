@@ -12,7 +12,7 @@ shown (unseen ones marked); ``iou-chart`` draws the per-class IoU of the
 in two colours.
 """
 from cascade_clip.apis import visualize_predictions
-from cascade_clip.apis.cli import ToolParser, add_cfg_options, run_tool_main
+from cascade_clip.utils.cli import ToolParser, add_cfg_options, run_tool_main
 from cascade_clip.visualization import plot_iou_chart
 
 
@@ -43,6 +43,11 @@ def parse_args(argv=None):
         type=int,
         help='legend text size (px; default: from the image size, at '
         'least 14)')
+    predictions.add_argument(
+        '--only-labelled',
+        action='store_true',
+        help='draw the prediction only where the ground truth has a class '
+        '(black elsewhere), e.g. for VOC-20, whose background is no class')
     add_cfg_options(predictions)
 
     chart = commands.add_parser(
@@ -65,7 +70,8 @@ def main(argv=None):
             out_dir=args.out,
             cfg_options=args.cfg_options,
             device=args.device,
-            font_size=args.font_size)
+            font_size=args.font_size,
+            only_labelled=args.only_labelled)
         for picture in pictures:
             print(picture.path)
     else:

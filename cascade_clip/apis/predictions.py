@@ -15,7 +15,7 @@ from PIL import Image
 
 from ..datasets.build import build_split_dataset
 from ..datasets.palettes import class_palette
-from ..visualization import compose_picture, resize_labels
+from ..visualization import CAPTIONS, compose_picture, resize_labels
 from .model import init_model, load_config
 
 
@@ -52,7 +52,8 @@ def visualize_predictions(config: Union[str, Config],
                           cfg_options: Optional[dict] = None,
                           device: Optional[str] = None,
                           font_size: Optional[int] = None,
-                          min_side: Optional[int] = None
+                          min_side: Optional[int] = None,
+                          only_labelled: bool = False
                           ) -> List[PredictionPicture]:
     """Writes a picture of the model's prediction for each of the first
     ``num`` images of a split (see
@@ -74,6 +75,9 @@ def visualize_predictions(config: Union[str, Config],
         min_side: Draw images whose shorter side is below this enlarged by
             a whole factor (nearest neighbour), so that small images stay
             readable; default: at their size.
+        only_labelled: Draw the prediction only where the ground truth
+            has a class (black elsewhere), for datasets whose unlabelled
+            pixels are no class (VOC-20's background).
 
     Returns:
         One record per picture, in the split's order; ``.path`` is the file
@@ -110,13 +114,18 @@ def visualize_predictions(config: Union[str, Config],
             gt = resize_labels(sample.gt_sem_seg.data[0].cpu().numpy(), shape)
         else:
             gt = np.full(shape, model.ignore_index, np.uint8)
+        if only_labelled:
+            pred = np.where(gt == model.ignore_index, model.ignore_index,
+                            pred)
         if min_side and min(shape) < min_side:
             factor = -(-min_side // min(shape))
             image, gt, pred = (np.repeat(np.repeat(a, factor, 0), factor, 1)
                                for a in (image, gt, pred))
         canvas, entries = compose_picture(image, gt, pred, class_names,
                                           palette, model.unseen_classes,
-                                          model.ignore_index, font_size)
+                                          model.ignore_index, font_size,
+                                          'prediction (labelled pixels)'
+                                          if only_labelled else CAPTIONS[2])
         stem = osp.splitext(osp.basename(img_path))[0]
         path = osp.join(out_dir, f'{index:04d}_{stem}.png')
         Image.fromarray(canvas).save(path)

@@ -258,7 +258,8 @@ def _draw(result: DemoResult, checkpoint: str, config: str, options: dict,
         num=num_pictures,
         out_dir=osp.join(out_dir, 'pictures'),
         cfg_options=options,
-        min_side=192)
+        min_side=192,
+        only_labelled=True)
     result.pictures = [p.path for p in pictures]
     metrics_json = osp.join(osp.dirname(checkpoint), 'zero_shot_metrics.json')
     result.chart = plot_iou_chart(

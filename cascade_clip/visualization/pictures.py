@@ -125,7 +125,8 @@ def compose_picture(image: np.ndarray,
                     palette: Sequence[Sequence[int]],
                     unseen_classes: Sequence[int] = (),
                     ignore_index: int = 255,
-                    font_size: Optional[int] = None
+                    font_size: Optional[int] = None,
+                    pred_caption: str = CAPTIONS[2]
                     ) -> Tuple[np.ndarray, List[str]]:
     """The picture of one image and its legend entries.
 
@@ -139,6 +140,8 @@ def compose_picture(image: np.ndarray,
         ignore_index: Label value drawn black and left out of the legend.
         font_size: Pixel size of the strip's text (default:
             :func:`legend_font_size` of the panels).
+        pred_caption: The prediction panel's caption (shortened to
+            ``'prediction'`` where it does not fit).
 
     Returns:
         ``(H + strip, 3 * W, 3)`` uint8 RGB: image, ground truth and
@@ -167,13 +170,14 @@ def compose_picture(image: np.ndarray,
 
     picture = Image.fromarray(canvas)
     draw = ImageDraw.Draw(picture)
-    font = load_font(font_size, list(entries) + list(CAPTIONS))
+    font = load_font(font_size,
+                     list(entries) + list(CAPTIONS) + [pred_caption])
     text_dy = (layout.row_height - font_size) // 2
     top = height + layout.padding
     gt_caption = CAPTIONS[1]
     if (gt == ignore_index).any():
         gt_caption += ' (black: ignored)'
-    for k, caption in enumerate((CAPTIONS[0], gt_caption, CAPTIONS[2])):
+    for k, caption in enumerate((CAPTIONS[0], gt_caption, pred_caption)):
         if draw.textlength(caption, font=font) > width - 4:
             caption = CAPTIONS[k]
         caption = fit_text(draw, caption, font, width - 4)
