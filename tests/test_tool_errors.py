@@ -52,6 +52,8 @@ BAD_INPUTS = {
                    'train_cfg.max_iters'], True, None),
     'text': (['test.py', VOC_INDUCTIVE, 'notes.txt'], True, None),
     'clip': (['test.py', VOC_INDUCTIVE, CLIP], True, None),
+    'benchmark': (['benchmark.py', VOC_INDUCTIVE, 'notes.txt', '--device',
+                   'cpu'], True, None),
     'no_data': (['train.py', VOC_INDUCTIVE], False, None),
     'amp': (['train.py', VOC_INDUCTIVE, '--amp'], False, None),
     'debug': (['test.py', VOC_INDUCTIVE, 'notes.txt', '--debug'], True,
@@ -84,7 +86,7 @@ def test_known_errors_are_one_line_that_says_what_to_do(bad_runs):
     tool: one line ``error: ...`` naming the key, file or command, a
     non-zero exit, no traceback and no file changed."""
     root, before, runs = bad_runs
-    for name in ('typo', 'text', 'clip', 'no_data'):
+    for name in ('typo', 'text', 'clip', 'no_data', 'benchmark'):
         assert runs[name].returncode == 1, name
     assert runs['no_equals'].returncode == 2
     assert one_error_line(runs['typo']) == (
@@ -99,6 +101,8 @@ def test_known_errors_are_one_line_that_says_what_to_do(bad_runs):
     line = one_error_line(runs['clip'])
     assert f'{CLIP} is a CLIP weight file' in line
     assert 'pretrained=' in line and 'CHECKPOINT takes' in line
+    line = one_error_line(runs['benchmark'])
+    assert 'notes.txt is a text file, not a checkpoint' in line
     for name in ('text', 'clip'):
         assert 'weights_only' not in runs[name].stderr + runs[name].stdout
     line = one_error_line(runs['no_data'])

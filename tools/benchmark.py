@@ -17,15 +17,13 @@ Training: train_step with the config's optimizer on random batches of the
 training crop. Without a CHECKPOINT the weights are random; timings do not
 depend on them.
 """
-import argparse
-
 from cascade_clip.analysis.benchmark import (benchmark, format_benchmark,
                                              write_json)
-from cascade_clip.utils.cli import add_cfg_options
+from cascade_clip.utils.cli import ToolParser, add_cfg_options, run_tool_main
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(
+    parser = ToolParser(
         description='Benchmark inference and training speed')
     parser.add_argument('config', help='config file path')
     parser.add_argument(
@@ -104,4 +102,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run_tool_main(main)
