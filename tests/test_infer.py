@@ -13,12 +13,11 @@ from test_visualize import VOC_PALETTE
 from tools_helpers import VOC_INDUCTIVE, run_tool, run_tools, snapshot
 
 from cascade_clip.apis import init_model
-from cascade_clip.apis.inference import (OpenVocabularySegmenter,
-                                         segment_images)
+from cascade_clip.apis.inference import OpenVocabularySegmenter, segment_images
 from cascade_clip.models.text_embeddings import encode_class_names
 from cascade_clip.testing import write_tiny_clip
-from cascade_clip.visualization import (class_colours, font_note,
-                                        legend_lines, pick_font)
+from cascade_clip.visualization import (class_colours, font_note, legend_lines,
+                                        pick_font)
 
 
 @pytest.fixture(scope='module')

@@ -6,7 +6,9 @@ import pytest
 from matplotlib import font_manager
 from PIL import Image, ImageDraw
 
-from cascade_clip.visualization import (class_colours, draw_overlay, font_note, legend_box, legend_by_area, legend_font_size, pick_font)
+from cascade_clip.visualization import (class_colours, draw_overlay, font_note,
+                                        legend_box, legend_by_area,
+                                        legend_font_size, pick_font)
 
 GRASS = '草'
 

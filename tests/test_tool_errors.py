@@ -8,9 +8,9 @@ import pytest
 import torch
 from tools_helpers import VOC_INDUCTIVE, make_workspace, run_tools, snapshot
 
+from cascade_clip.apis import test_config as make_test_config
 from cascade_clip.apis import train_config
 from cascade_clip.utils.cli import parse_eval
-from cascade_clip.apis import test_config as make_test_config
 
 
 def test_missing_config_is_named(tmp_path):

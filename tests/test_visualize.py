@@ -16,11 +16,11 @@ from PIL import Image
 
 from cascade_clip.apis import visualize_predictions
 from cascade_clip.datasets import build_split_dataset
+from cascade_clip.testing import make_voc20, write_tiny_clip
 from cascade_clip.visualization import (SEEN_COLOUR, UNSEEN_COLOUR,
                                         compose_picture, draw_iou_chart,
                                         legend_strip_height, plot_iou_chart,
                                         read_metrics)
-from cascade_clip.testing import make_voc20, write_tiny_clip
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TINY = osp.join(REPO, 'configs', 'tiny',

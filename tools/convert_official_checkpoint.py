@@ -5,8 +5,8 @@
 Unconverted checkpoints also load directly (`load_from`, tools/test.py):
 they are detected and converted on load.
 """
-from cascade_clip.utils.cli import ToolParser, run_tool_main
 from cascade_clip.checkpoint import convert_official_checkpoint
+from cascade_clip.utils.cli import ToolParser, run_tool_main
 
 
 def main():

@@ -16,9 +16,9 @@ classes) from the trained model.
 """
 import argparse
 
-from cascade_clip.utils.cli import ToolParser, run_tool_main
 from cascade_clip.synthetic.demo import format_results, run_demo
 from cascade_clip.synthetic.pretrain import SHIPPED_WEIGHTS
+from cascade_clip.utils.cli import ToolParser, run_tool_main
 
 NOTICE = ('A synthetic world: 64x64 scenes of coloured shapes, a tiny CLIP '
           'pre-trained on their captions. The numbers show that training '

@@ -8,9 +8,9 @@
 A config reads the file with `model.text_embeddings='mine.npy'`; without it,
 the model computes the same embeddings at start-up from `class_names`.
 """
-from cascade_clip.utils.cli import ToolParser, parse_class_list, run_tool_main
 from cascade_clip.apis.text_embeddings import generate_text_embeddings
 from cascade_clip.models.text_embeddings import TEMPLATES
+from cascade_clip.utils.cli import ToolParser, parse_class_list, run_tool_main
 
 
 def main():

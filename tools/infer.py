@@ -14,12 +14,12 @@ checkpoint of the paper's code needs --config.
 """
 import sys
 
-from cascade_clip.utils.cli import (ToolParser, fail, parse_class_list,
-                                   run_tool_main)
 from cascade_clip.apis.inference import iter_segment_images
-from cascade_clip.utils.image_files import plan_inference
 from cascade_clip.models.text_embeddings import check_open_vocabulary
 from cascade_clip.structures import resolve_class_names
+from cascade_clip.utils.cli import (ToolParser, fail, parse_class_list,
+                                    run_tool_main)
+from cascade_clip.utils.image_files import plan_inference
 from cascade_clip.visualization import font_note, pick_font
 
 

@@ -6,8 +6,8 @@
 Its sizes match the configs in configs/tiny/. Its weights are random: what a
 model trained from it does says nothing about Cascade-CLIP.
 """
-from cascade_clip.utils.cli import ToolParser, run_tool_main
 from cascade_clip.testing.tiny_clip import write_tiny_clip
+from cascade_clip.utils.cli import ToolParser, run_tool_main
 
 
 def main():

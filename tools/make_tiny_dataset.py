@@ -4,8 +4,8 @@ Example::
 
     python tools/make_tiny_dataset.py voc20 data/tiny --num-train 8
 """
-from cascade_clip.utils.cli import ToolParser, run_tool_main
 from cascade_clip.testing.datasets import DATASET_MAKERS
+from cascade_clip.utils.cli import ToolParser, run_tool_main
 
 
 def parse_args():

@@ -14,9 +14,9 @@ an interrupted training resumes from its last checkpoint. The table and JSON
 per run and as mean ± std (the sample standard deviation, ddof=1), and the
 per-class IoU of the unseen classes.
 """
-from cascade_clip.utils.cli import ToolParser, fail, run_tool_main
 from cascade_clip.experiments.multi_seed import (combine, format_table,
                                                  run_seeds, write_results)
+from cascade_clip.utils.cli import ToolParser, fail, run_tool_main
 
 
 def parse_args():

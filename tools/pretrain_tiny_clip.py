@@ -20,8 +20,8 @@ classes) at the end.
 """
 from argparse import RawDescriptionHelpFormatter
 
-from cascade_clip.utils.cli import ToolParser, run_tool_main
 from cascade_clip.synthetic.pretrain import SHIPPED_WEIGHTS, pretrain_tiny_clip
+from cascade_clip.utils.cli import ToolParser, run_tool_main
 
 
 def main():

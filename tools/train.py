@@ -9,10 +9,10 @@ The console shows what runs, progress with ETA and the evaluation tables;
 the full log is in <work dir>/<timestamp>/<timestamp>.log.
 """
 from cascade_clip.apis import train_config
-from cascade_clip.utils.cli import (ToolParser, add_cfg_options, add_launcher,
-                                   parse_launch_args, run_tool_main)
 from cascade_clip.apis.experiment import run_train
 from cascade_clip.engine import init_cpu_distributed
+from cascade_clip.utils.cli import (ToolParser, add_cfg_options, add_launcher,
+                                    parse_launch_args, run_tool_main)
 
 
 def parse_args():

@@ -8,9 +8,9 @@ per image, time and peak memory, for the first K classes of a config.
 Also counts the text encoder's calls while images are segmented: 0, the
 class embeddings are computed once.
 """
-from cascade_clip.utils.cli import ToolParser, add_cfg_options, run_tool_main
 from cascade_clip.analysis.vocabulary_cost import (format_vocabulary_cost,
-                                                      measure_vocabulary_cost)
+                                                   measure_vocabulary_cost)
+from cascade_clip.utils.cli import ToolParser, add_cfg_options, run_tool_main
 
 
 def parse_args():

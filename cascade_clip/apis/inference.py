@@ -3,7 +3,7 @@ trained checkpoint; ``tools/infer.py`` is a thin layer over this module."""
 import copy
 import os.path as osp
 from dataclasses import dataclass
-from typing import (Dict, Iterator, List, Optional, Sequence, Tuple, Union)
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -17,6 +17,7 @@ from ..utils.image_files import (OUTPUT_SUFFIXES, InferencePlan,
                                  plan_inference, read_image)
 from ..visualization import legend_by_area, save_label_pictures
 from .model import init_model
+
 
 @dataclass
 class Segmentation:

@@ -1,9 +1,9 @@
 """Drawing: pictures of segmentations and charts of per-class IoU. Nothing
 here builds or runs a model."""
+from .fonts import FontChoice, font_note, pick_font
 from .iou_chart import (MAX_VERTICAL_BARS, MISSING_COLOUR, OTHER_COLOUR,
                         SEEN_COLOUR, UNSEEN_COLOUR, IoUChart, chart_title,
                         draw_iou_chart, plot_iou_chart, read_metrics)
-from .fonts import FontChoice, font_note, pick_font
 from .legends import MAX_LEGEND_LINES, legend_by_area, legend_lines
 from .pictures import (CAPTIONS, UNSEEN_MARK, LegendBox, StripLayout, blend,
                        class_colours, colorize, compose_picture, draw_overlay,

@@ -9,9 +9,8 @@ Reads images/ADE/<split>/**/ADE_*.jpg and the *_seg.png beside each; writes
 images_847/<split>/*.jpg and annotations_847/<split>/*.png (16-bit train ids,
 65535 ignored).
 """
+from cascade_clip.datasets.converters import ADE20K_SPLITS, convert_ade20k_847
 from cascade_clip.utils.cli import ToolParser, run_tool_main
-from cascade_clip.datasets.converters import (ADE20K_SPLITS,
-                                              convert_ade20k_847)
 
 
 def parse_args():

@@ -9,8 +9,8 @@ Reads labels.txt and trainval/*.mat (from trainval.tar.gz); writes
 SegmentationClassContext459/*.png (16-bit, 0-458, 65535 unlabelled) and,
 where they are missing, ImageSets/SegmentationContext/{train,val}.txt.
 """
-from cascade_clip.utils.cli import ToolParser, run_tool_main
 from cascade_clip.datasets.converters import convert_pascal_context_459
+from cascade_clip.utils.cli import ToolParser, run_tool_main
 
 
 def parse_args():
