@@ -9,7 +9,7 @@ Checkpoints of the paper's code load as they are (converted on load).
 """
 from cascade_clip.apis import test_config
 from cascade_clip.apis.experiment import run_test
-from cascade_clip.engine import init_cpu_distributed
+from cascade_clip.engine import finish_distributed, init_cpu_distributed
 from cascade_clip.utils.cli import (ToolParser, add_cfg_options, add_launcher,
                                     parse_eval, parse_launch_args,
                                     run_tool_main)
@@ -57,6 +57,7 @@ def main():
         launcher=args.launcher)
     init_cpu_distributed(args.launcher)
     run_test(cfg, brief=not args.verbose)
+    finish_distributed()
 
 
 if __name__ == '__main__':

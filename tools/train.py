@@ -10,7 +10,7 @@ the full log is in <work dir>/<timestamp>/<timestamp>.log.
 """
 from cascade_clip.apis import train_config
 from cascade_clip.apis.experiment import run_train
-from cascade_clip.engine import init_cpu_distributed
+from cascade_clip.engine import finish_distributed, init_cpu_distributed
 from cascade_clip.utils.cli import (ToolParser, add_cfg_options, add_launcher,
                                     parse_launch_args, run_tool_main)
 
@@ -50,6 +50,7 @@ def main():
         launcher=args.launcher)
     init_cpu_distributed(args.launcher)
     run_train(cfg, brief=not args.verbose)
+    finish_distributed()
 
 
 if __name__ == '__main__':
