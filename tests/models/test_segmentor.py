@@ -136,8 +136,9 @@ def test_labels_outside_the_classes_are_an_error():
         model.zero_shot_labels(torch.tensor([[[0, 20, 77, 255]]]), None)
 
 
-def test_class_embeddings_are_computed_once_and_reset_on_load():
-    model = build().eval()
+def count_text_encodes(model) -> list:
+    """Makes the model's text encoder record the number of prompts of each
+    call in the returned list."""
     calls = []
     encode = model.text_encoder.encode
 
@@ -146,6 +147,12 @@ def test_class_embeddings_are_computed_once_and_reset_on_load():
         return encode(texts)
 
     model.text_encoder.encode = counting_encode
+    return calls
+
+
+def test_class_embeddings_are_computed_once_and_reset_on_load():
+    model = build().eval()
+    calls = count_text_encodes(model)
     img = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
         model(img, mode='tensor')
@@ -309,14 +316,7 @@ def test_847_classes_embedded_once_for_every_window_and_image():
     from cascade_clip.structures.class_names import ADE20K_847_CLASSES
     model = build(class_names=list(ADE20K_847_CLASSES), unseen_classes=[],
                   ignore_index=65535).eval()
-    calls = []
-    encode = model.text_encoder.encode
-
-    def counting_encode(texts):
-        calls.append(len(texts))
-        return encode(texts)
-
-    model.text_encoder.encode = counting_encode
+    calls = count_text_encodes(model)
     image = torch.randn(1, 3, 64, 150)  # 3 windows of 64 x 64
     with torch.no_grad():
         for _ in range(2):
