@@ -53,15 +53,41 @@ def test_attention_logits_are_the_head_mean_of_scaled_dot_products():
         attention.attention_logits(queries, memory), expected, atol=1e-6)
 
 
-def test_layer_norm_computes_in_float32_under_autocast():
+def test_layer_norm_of_a_bf16_input_is_the_float32_one_rounded():
+    """A bfloat16 input is normalised by the kernel in float32 and rounded
+    once: within one bfloat16 step of the float32 result (its affine weights
+    are bfloat16 copies), where a normalisation in bfloat16 arithmetic is
+    far off; a float32 input still gives the float32 LayerNorm exactly."""
     torch.manual_seed(0)
-    norm = LayerNorm(16)
-    x = torch.randn(2, 5, 16).bfloat16()
+    norm = LayerNorm(64)
+    with torch.no_grad():
+        norm.weight.uniform_(0.5, 1.5)
+        norm.bias.uniform_(-0.2, 0.2)
+    # a large common offset: in bfloat16 arithmetic x - mean loses it all
+    x = (100 + torch.randn(4, 5, 64)).bfloat16()
+    expected = F.layer_norm(x.float(), (64, ), norm.weight, norm.bias)
     with torch.autocast('cpu', dtype=torch.bfloat16):
         out = norm(x)
+        out_fp32 = norm(x.float())
     assert out.dtype == torch.bfloat16
-    expected = F.layer_norm(x.float(), (16, ), norm.weight, norm.bias)
-    assert torch.equal(out, expected.bfloat16())
+    # one bfloat16 step of the result and of the rounded bias
+    step = 2.0**-7 * (expected.abs() + norm.bias.abs())
+    assert ((out.float() - expected).abs() <= step).all()
+    mean = x.mean(-1, keepdim=True)
+    in_bf16 = (x - mean) * torch.rsqrt(
+        (x - mean).pow(2).mean(-1, keepdim=True) + 1e-5)
+    assert (in_bf16.float() - F.layer_norm(x.float(), (64, ))).abs().max() > 0.1
+    assert out_fp32.dtype == torch.float32
+    assert torch.equal(out_fp32, expected)
+
+
+def test_trainable_layer_norm_under_autocast_trains_its_float32_weights():
+    norm = LayerNorm(16)
+    x = torch.randn(2, 3, 16).bfloat16()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        norm(x).float().pow(2).sum().backward()
+    assert norm.weight.grad.dtype == torch.float32
+    assert norm.weight.grad.abs().sum() > 0 and norm.bias.grad is not None
 
 
 def test_grid_resize_to_a_non_square_grid():

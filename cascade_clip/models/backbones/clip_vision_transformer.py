@@ -8,8 +8,9 @@ from torch import Tensor, nn
 
 from ...checkpoint.clip_weights import (clip_tower_weights, copy_weights,
                                         read_clip_weights)
-from ..layers import (LayerNorm, Transformer, init_clip_transformer,
-                      resize_grid_embedding, set_trainable)
+from ..layers import (LayerNorm, Transformer, autocast_param,
+                      init_clip_transformer, resize_grid_embedding,
+                      set_trainable)
 
 
 @MODELS.register_module()
@@ -162,7 +163,8 @@ class CLIPVisionTransformer(BaseModule):
         patches = img[:, :, :h * p, :w * p].reshape(batch, channels, h, p, w,
                                                      p)
         patches = patches.permute(0, 2, 4, 1, 3, 5).reshape(batch, h * w, -1)
-        return F.linear(patches, self.conv1.weight.flatten(1)), (h, w)
+        weight = autocast_param(self.conv1.weight, patches).flatten(1)
+        return F.linear(patches, weight), (h, w)
 
     def _embed(self, img: Tensor) -> Tuple[Tensor, Tuple[int, int]]:
         """Patch, class and positional embeddings, then ``ln_pre``."""
@@ -197,12 +199,16 @@ class CLIPVisionTransformer(BaseModule):
                 stage_tokens.append(self.prompt_norm(x[:, -num_patches:]))
         x = self.prompt_norm(x)
 
+        # Frozen projections: their low-precision copies under autocast.
+        proj_layers = autocast_param(self.proj_layers, x)
         maps = [
-            ln(tokens) @ proj for ln, tokens, proj in zip(
-                self.ln_layers, stage_tokens, self.proj_layers)
+            ln(tokens) @ proj
+            for ln, tokens, proj in zip(self.ln_layers, stage_tokens,
+                                        proj_layers)
         ]
         final = self.ln_post(
-            torch.cat([x[:, :1], x[:, -num_patches:]], dim=1)) @ self.proj
+            torch.cat([x[:, :1], x[:, -num_patches:]], dim=1)) @ (
+                autocast_param(self.proj, x))
         maps.append(final[:, 1:])
         maps = tuple(
             F.normalize(m, dim=-1).transpose(1, 2).reshape(batch, -1, h, w)

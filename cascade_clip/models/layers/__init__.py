@@ -1,3 +1,5 @@
+from .low_precision import (autocast_dtype, autocast_param, autocast_state,
+                            cast_linear, compiling, frozen_cast)
 from .resize import bilinear_matrix, resize_bilinear
 from .transformer import (LayerNorm, QuickGELU, ResidualAttentionBlock,
                           SelfAttention, Transformer, init_clip_transformer,
@@ -6,5 +8,7 @@ from .transformer import (LayerNorm, QuickGELU, ResidualAttentionBlock,
 __all__ = [
     'LayerNorm', 'QuickGELU', 'ResidualAttentionBlock', 'SelfAttention',
     'Transformer', 'init_clip_transformer', 'resize_grid_embedding',
-    'set_trainable', 'bilinear_matrix', 'resize_bilinear'
+    'set_trainable', 'bilinear_matrix', 'resize_bilinear', 'autocast_dtype',
+    'autocast_param', 'autocast_state', 'cast_linear', 'compiling',
+    'frozen_cast'
 ]

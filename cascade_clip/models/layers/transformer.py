@@ -10,26 +10,47 @@ import torch.nn.functional as F
 from mmcv.cnn.bricks import DropPath
 from torch import Tensor, nn
 
+from .low_precision import autocast_dtype, cast_linear, compiling, frozen_cast
+
 
 class LayerNorm(nn.LayerNorm):
-    """LayerNorm that always computes in float32, also under autocast.
+    """LayerNorm that computes in float32, also under autocast, and returns
+    the input's dtype, as in OpenAI's CLIP.
 
-    The result is cast back to the input's dtype, as in OpenAI's CLIP.
+    A float16 or bfloat16 input goes to the kernel as it is: the kernel
+    computes the statistics and the normalisation in float32 and rounds
+    once at the end, as a float32 copy of the input would, without the two
+    casts and the float32 tensors in between. Its affine weights are then
+    the input's dtype (a frozen LayerNorm's copies made once, see
+    :func:`~.low_precision.frozen_cast`).
     """
 
     def forward(self, x: Tensor) -> Tensor:
         with torch.autocast(device_type=x.device.type, enabled=False):
+            if x.dtype in (torch.float16, torch.bfloat16):
+                return F.layer_norm(x, self.normalized_shape,
+                                    _param_as(self.weight, x.dtype),
+                                    _param_as(self.bias, x.dtype), self.eps)
             out = F.layer_norm(x.float(), self.normalized_shape,
-                               self.weight.float(), self.bias.float(),
-                               self.eps)
+                               _param_as(self.weight, torch.float32),
+                               _param_as(self.bias, torch.float32), self.eps)
         return out.to(x.dtype)
+
+
+def _param_as(param: Optional[Tensor],
+              dtype: torch.dtype) -> Optional[Tensor]:
+    return None if param is None else frozen_cast(param, dtype)
+
+
+# OpenAI CLIP's QuickGELU factor.
+QUICK_GELU_SCALE = 1.702
 
 
 class QuickGELU(nn.Module):
     """OpenAI CLIP's activation, ``x * sigmoid(1.702 x)``."""
 
     def forward(self, x: Tensor) -> Tensor:
-        return x * torch.sigmoid(1.702 * x)
+        return x * torch.sigmoid(QUICK_GELU_SCALE * x)
 
 
 class SelfAttention(nn.Module):
@@ -58,7 +79,7 @@ class SelfAttention(nn.Module):
     def forward(self, x: Tensor, causal: bool = False) -> Tensor:
         """Attends ``x (B, N, dim)`` to itself; ``causal`` masks the future."""
         batch, length, dim = x.shape
-        qkv = F.linear(x, self.in_proj_weight, self.in_proj_bias)
+        qkv = cast_linear(x, self.in_proj_weight, self.in_proj_bias)
         qkv = qkv.reshape(batch, length, 3, self.num_heads, -1)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
         if self.fused_attn:
@@ -72,7 +93,7 @@ class SelfAttention(nn.Module):
                 logits = logits.masked_fill(future, float('-inf'))
             out = logits.softmax(dim=-1) @ v
         out = out.transpose(1, 2).reshape(batch, length, dim)
-        return self.out_proj(out)
+        return cast_linear(out, self.out_proj.weight, self.out_proj.bias)
 
 
 class ResidualAttentionBlock(nn.Module):
@@ -95,7 +116,26 @@ class ResidualAttentionBlock(nn.Module):
 
     def forward(self, x: Tensor, causal: bool = False) -> Tensor:
         x = x + self.drop_path(self.attn(self.ln_1(x), causal=causal))
-        return x + self.drop_path(self.mlp(self.ln_2(x)))
+        return x + self.drop_path(self._mlp(self.ln_2(x)))
+
+    def _mlp(self, x: Tensor) -> Tensor:
+        """``mlp(x)``. Frozen under autocast, as ``c_proj(silu(1.702
+        c_fc(x)) / 1.702)`` with both factors folded into the weights'
+        low-precision copies: the same function up to rounding, with one
+        kernel for the activation (and one for its gradient) instead of
+        three."""
+        fc, proj = self.mlp.c_fc, self.mlp.c_proj
+        dtype = autocast_dtype(x)
+        if (dtype is None or not isinstance(self.mlp.gelu, QuickGELU)
+                or any(p.requires_grad for p in self.mlp.parameters())
+                or compiling()):
+            return self.mlp(x)
+        scale = QUICK_GELU_SCALE
+        hidden = F.silu(
+            F.linear(x, frozen_cast(fc.weight, dtype, scale),
+                     frozen_cast(fc.bias, dtype, scale)))
+        return F.linear(hidden, frozen_cast(proj.weight, dtype, 1 / scale),
+                        frozen_cast(proj.bias, dtype))
 
 
 class Transformer(nn.Module):

@@ -6,21 +6,12 @@ them all at once. :class:`CUDAGraphCache` captures a function of one tensor
 once per input shape, dtype and autocast setting, and replays it after
 copying the input into the captured buffer.
 """
-from typing import Callable, Dict, Tuple
+from typing import Callable, Dict
 
 import torch
 from torch import Tensor
 
-
-def autocast_state() -> Tuple[bool, torch.dtype]:
-    """Whether CUDA autocast is on, and its dtype (any torch >= 2.1)."""
-    try:
-        enabled = torch.is_autocast_enabled('cuda')
-        dtype = torch.get_autocast_dtype('cuda')
-    except (TypeError, AttributeError):  # torch < 2.4
-        enabled = torch.is_autocast_enabled()
-        dtype = torch.get_autocast_gpu_dtype()
-    return enabled, dtype
+from ..layers import autocast_state
 
 
 def _same(old: tuple, new: tuple) -> bool:
@@ -58,12 +49,11 @@ class CUDAGraphCache:
         self.graphs.clear()
 
     def __call__(self, x: Tensor, guard: tuple) -> Tensor:
-        enabled, dtype = autocast_state()
+        enabled, dtype = autocast_state('cuda')
         key = (tuple(x.shape), x.dtype, x.device, enabled, dtype)
         entry = self.graphs.get(key)
         if entry is None or not _same(entry[3], guard):
-            entry = self.graphs[key] = self._capture(x, guard, enabled,
-                                                     dtype)
+            entry = self.graphs[key] = self._capture(x, guard, enabled, dtype)
         graph, static_in, static_out, _ = entry
         static_in.copy_(x)
         graph.replay()
@@ -75,9 +65,10 @@ class CUDAGraphCache:
         side = torch.cuda.Stream(x.device)
         side.wait_stream(torch.cuda.current_stream(x.device))
         # The autocast cast cache would keep casts made outside the graph.
-        context = dict(
-            device_type='cuda', dtype=dtype, enabled=enabled,
-            cache_enabled=False)
+        context = dict(device_type='cuda',
+                       dtype=dtype,
+                       enabled=enabled,
+                       cache_enabled=False)
         with torch.cuda.stream(side), torch.autocast(**context):
             for _ in range(self.warmup):
                 self.fn(static_in)

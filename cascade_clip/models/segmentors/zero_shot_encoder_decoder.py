@@ -405,9 +405,12 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
         if (self.test_cfg.get('cuda_graph') and inputs.is_cuda
                 and not self.training and not torch.is_grad_enabled()
                 and not self.text_encoder_trains):
-            # A new embedding cache or moved weights mean a new capture.
+            # A new embedding cache, moved weights or frozen weights changed
+            # in place (whose low-precision copies a graph holds, see
+            # layers.frozen_cast) mean a new capture.
             guard = (self.get_class_embeddings(), self.seen_mask,
-                     self.backbone.conv1.weight.data_ptr())
+                     self.backbone.conv1.weight.data_ptr(),
+                     sum(p._version for p in self.backbone.parameters()))
             return self._cuda_graphs(inputs, guard)
         return self._encode_decode(inputs)
 
