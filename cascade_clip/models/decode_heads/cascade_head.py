@@ -279,6 +279,11 @@ class CascadeHead(BaseModule):
         scores = pred_masks.sigmoid()
         if seen_mask is None or not self.seen_score_shift:
             return scores
-        shift = seen_mask.to(scores.dtype) * self.seen_score_shift
-        return scores - shift[None, :, None, None]
+        shift = (seen_mask.to(scores.dtype) *
+                 self.seen_score_shift)[None, :, None, None]
+        if scores.requires_grad:
+            return scores - shift
+        # In place where no gradient needs the sigmoid's output: no second
+        # score-sized tensor (B x K x H x W, gigabytes for many windows).
+        return scores.sub_(shift)
 
