@@ -2,6 +2,7 @@
 does."""
 import copy
 
+import pytest
 import torch
 from mmengine.optim import build_optim_wrapper
 
@@ -58,3 +59,23 @@ def test_merged_groups_take_the_same_steps():
                             nets[1].parameters()):
         assert torch.allclose(a, b, rtol=0, atol=1e-7), name
     assert torch.equal(nets[1].frozen.weight, net.frozen.weight)
+
+
+@pytest.mark.parametrize('bf16', [True, False])
+def test_mixed_precision_scales_losses_only_in_float16(monkeypatch, bf16):
+    from mmengine.optim.optimizer.amp_optimizer_wrapper import GradScaler
+
+    from cascade_clip.engine.optim import amp_optim_wrapper_options
+    monkeypatch.setattr(torch.cuda, 'is_bf16_supported', lambda: bf16)
+    options = amp_optim_wrapper_options(torch.device('cuda'))
+    assert options['type'] == 'AmpOptimWrapper'
+    assert options['dtype'] == ('bfloat16' if bf16 else 'float16')
+    if not bf16:
+        assert options['loss_scale'] == 'dynamic'
+        return
+    # what AmpOptimWrapper builds from it: a scaler that leaves the loss,
+    # the step and the checkpoint alone
+    scaler = GradScaler(**options['loss_scale'])
+    loss = torch.tensor(3.0)
+    assert scaler.scale(loss) is loss
+    assert scaler.state_dict() == {}

@@ -28,6 +28,7 @@ from mmengine.config import Config
 from torch import nn
 
 from ..apis.model import init_model
+from ..engine.optim import amp_dtype, amp_optim_wrapper_options
 from .complexity import cache_class_embeddings
 
 
@@ -84,13 +85,6 @@ def _peak_memory(device: torch.device) -> Dict[str, Any]:
     return dict(
         peak_memory_mib=peak_rss_mib(),
         peak_memory_kind='process peak RSS (ru_maxrss)')
-
-
-def amp_dtype(device: torch.device) -> torch.dtype:
-    """bfloat16, except on a GPU without it (float16)."""
-    if device.type == 'cuda' and not torch.cuda.is_bf16_supported():
-        return torch.float16
-    return torch.bfloat16
 
 
 def windows_per_image(test_cfg: dict, image_size: Tuple[int, int]) -> int:
@@ -220,16 +214,15 @@ def crop_size_of(cfg: Config) -> Tuple[int, int]:
 
 
 def build_optim_wrapper_for(model: nn.Module, cfg: Config, amp: bool):
-    """The config's optimizer wrapper; with ``amp`` on a GPU, mmengine's
-    ``AmpOptimWrapper`` (bfloat16 where supported)."""
+    """The config's optimizer wrapper; with ``amp`` on a GPU, mixed
+    precision as ``tools/train.py --amp`` trains
+    (:func:`~cascade_clip.engine.optim.amp_optim_wrapper_options`)."""
     from mmengine.logging import MMLogger
     from mmengine.optim import build_optim_wrapper
     optim_cfg = cfg.optim_wrapper.copy()
     device = next(model.parameters()).device
     if amp and device.type == 'cuda':
-        optim_cfg.type = 'AmpOptimWrapper'
-        optim_cfg.dtype = str(amp_dtype(device)).replace('torch.', '')
-        optim_cfg.loss_scale = 'dynamic'
+        optim_cfg.update(amp_optim_wrapper_options(device))
     # The constructor logs a line per parameter; keep only errors.
     logger = MMLogger.get_current_instance()
     level = logger.level

@@ -15,6 +15,7 @@ from torch import nn
 
 from ..checkpoint import check_checkpoint_file, resume_checkpoint
 from ..engine.console import BriefConsoleRunner
+from ..engine.optim import amp_optim_wrapper_options
 from ..utils.device import NoGPUError
 from .model import load_config
 
@@ -114,10 +115,8 @@ def train_config(config: str,
         if not torch.cuda.is_available():
             raise NoGPUError('--amp needs a CUDA GPU; on the CPU train in '
                              'float32 (leave --amp out)')
-        dtype = 'bfloat16' if torch.cuda.is_bf16_supported() else 'float16'
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.dtype = dtype
-        cfg.optim_wrapper.loss_scale = 'dynamic'
+        cfg.optim_wrapper.update(
+            amp_optim_wrapper_options(torch.device('cuda')))
     for key in ('val_evaluator', 'test_evaluator'):
         if cfg.get(key):
             _write_json_to(cfg[key], cfg.work_dir)

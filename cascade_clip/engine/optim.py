@@ -2,6 +2,7 @@
 options allow."""
 from typing import List, Optional, Union
 
+import torch
 from mmengine.optim import DefaultOptimWrapperConstructor
 from mmseg.registry import OPTIM_WRAPPER_CONSTRUCTORS
 from torch import nn
@@ -50,3 +51,28 @@ class GroupedOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         super().add_params(params, module, prefix, is_dcn_module)
         if not prefix:  # the outermost call: every parameter is listed
             params[:] = merge_param_groups(params)
+
+
+def amp_dtype(device: torch.device) -> torch.dtype:
+    """bfloat16, except on a GPU without it (float16)."""
+    if device.type == 'cuda' and not torch.cuda.is_bf16_supported():
+        return torch.float16
+    return torch.bfloat16
+
+
+def amp_optim_wrapper_options(device: torch.device) -> dict:
+    """What turns an ``optim_wrapper`` config into mixed precision on
+    ``device``: mmengine's ``AmpOptimWrapper`` in :func:`amp_dtype`.
+
+    float16 gets dynamic loss scaling. bfloat16 gets none: it has float32's
+    exponent range, so its gradients do not underflow where float32's would
+    not, and the scaler would only add work to every step (a multiply, an
+    inf check of every gradient, and a wait for the GPU to read its result
+    before the optimizer may step).
+    """
+    dtype = amp_dtype(device)
+    return dict(
+        type='AmpOptimWrapper',
+        dtype=str(dtype).replace('torch.', ''),
+        loss_scale=(dict(enabled=False)
+                    if dtype == torch.bfloat16 else 'dynamic'))
