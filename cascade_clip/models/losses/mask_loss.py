@@ -117,8 +117,9 @@ class DenseMaskTerms(torch.autograd.Function):
     sigmoid), accumulated in float32 with the third output's.
     """
 
-    # elements of float32 intermediates per chunk
-    CHUNK_ELEMENTS = 2**24
+    # Elements of float32 intermediates per chunk (128 MB each). Each chunk
+    # launches ~35 kernels; the batch-4 512x512 COCO step has 5 chunks.
+    CHUNK_ELEMENTS = 2**25
 
     @staticmethod
     def _chunks(logits: Tensor):
