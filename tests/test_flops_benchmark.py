@@ -14,7 +14,7 @@ from conftest import REPO
 from fvcore.nn import FlopCountAnalysis
 from mmengine.config import Config
 
-from cascade_clip.analysis.benchmark import benchmark
+from cascade_clip.analysis.benchmark import benchmark, format_benchmark
 from cascade_clip.analysis.complexity import (PAPER_COCO_PARAMS,
                                               get_model_complexity,
                                               model_complexity, sdpa_flop_jit)
@@ -273,3 +273,23 @@ def test_benchmark_tool_writes_json(tmp_path):
     assert result['inference']['dtype'] == 'bfloat16'
     assert result['training']['batch_size'] == 1
     assert result['training']['iters_per_s'] > 0
+
+
+def test_benchmark_tf32_is_for_gpus_and_restores_the_precision():
+    """--tf32 is refused on the CPU; a run leaves the global float32 matmul
+    precision as it found it and records the mode it timed."""
+    with pytest.raises(ValueError, match='tf32 is a mode of CUDA GPUs'):
+        benchmark(TINY, device='cpu', images=0, train_iters=0, tf32=True)
+    before = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision('medium')
+    try:
+        result = benchmark(
+            TINY, device='cpu', warmup=0, images=1, image_size=(64, 64),
+            train_iters=0)
+        assert torch.get_float32_matmul_precision() == 'medium'
+    finally:
+        torch.set_float32_matmul_precision(before)
+    assert result['tf32'] is False
+    assert 'TF32' not in format_benchmark(result)
+    assert 'float32, TF32 matrix products' in format_benchmark(
+        dict(result, tf32=True))

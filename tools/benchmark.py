@@ -5,6 +5,7 @@
                               [--image-size H W] [--train-iters N]
                               [--train-warmup N] [--batch-size B]
                               [--cuda-graph] [--compile] [--throughput N]
+                              [--tf32]
                               [--out FILE] [--cfg-options k=v ...]
 
 Inference: the paper's protocol, one image at a time, 100 warm-up images
@@ -12,7 +13,8 @@ then 200 timed, sliding windows as the config's test_cfg says, on a random
 512 x 683 image (a 4:3 image after the test resize to a 512 short side).
 --cuda-graph replays inference from captured CUDA graphs (GPU); --compile
 compiles the image encoder with torch.compile (GPU); --throughput N also
-times forward passes of N training-size crops at once (windows/s).
+times forward passes of N training-size crops at once (windows/s); --tf32
+lets float32 matrix products use TF32 tensor cores (GPU; not float32-exact).
 Training: train_step with the config's optimizer on random batches of the
 training crop. Without a CHECKPOINT the weights are random; timings do not
 depend on them.
@@ -70,6 +72,11 @@ def parse_args():
         default=0,
         metavar='N',
         help='also time forward passes of N crops at once (windows/s)')
+    parser.add_argument(
+        '--tf32',
+        action='store_true',
+        help='float32 matrix products on TF32 tensor cores (GPU only; '
+        'outputs are then not float32-exact)')
     parser.add_argument('--out', help='also write the results as JSON here')
     add_cfg_options(parser)
     args = parser.parse_args()
@@ -94,7 +101,8 @@ def main():
         cfg_options=args.cfg_options,
         cuda_graph=args.cuda_graph,
         compile_backbone=args.compile,
-        throughput_windows=args.throughput)
+        throughput_windows=args.throughput,
+        tf32=args.tf32)
     print(format_benchmark(result))
     if args.out:
         write_json(result, args.out)

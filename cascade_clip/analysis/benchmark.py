@@ -20,7 +20,7 @@ import platform
 import resource
 import sys
 import time
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -309,7 +309,8 @@ def benchmark(config: str,
               cuda_graph: bool = False,
               compile_backbone: bool = False,
               throughput_windows: int = 0,
-              throughput_iters: int = 20) -> Dict[str, Any]:
+              throughput_iters: int = 20,
+              tf32: bool = False) -> Dict[str, Any]:
     """Inference images/s and training iterations/s of a config's model.
 
     Inference runs first, then training on the same model; ``images=0`` or
@@ -338,13 +339,18 @@ def benchmark(config: str,
         throughput_windows: Also time forward passes of this many training
             crops at once (:func:`throughput_speed`); 0 skips it.
         throughput_iters: Timed forward passes of the throughput part.
+        tf32: Let float32 matrix products use TF32 tensor cores
+            (``torch.set_float32_matmul_precision('high')``; GPU only):
+            faster, with float32's range and a 10-bit mantissa, so outputs
+            are no longer float32-exact. Restored afterwards.
 
     Returns:
         ``config``, ``checkpoint``, ``weights``, ``class_embeddings``
         (their source, see
         :func:`~cascade_clip.analysis.complexity.cache_class_embeddings`),
         ``device``, ``machine``
-        (see :func:`machine_info`), ``image_size``, ``inference`` (see
+        (see :func:`machine_info`), ``tf32``, ``image_size``, ``inference``
+        (see
         :func:`inference_speed`), ``throughput`` (see
         :func:`throughput_speed`) and ``training`` (see
         :func:`training_speed`); a part that was skipped is ``None``.
@@ -369,6 +375,8 @@ def benchmark(config: str,
             raise ValueError('compile_backbone is for CUDA devices, not '
                              f'{device}')
         model.compile_backbone()
+    if tf32 and device.type != 'cuda':
+        raise ValueError(f'tf32 is a mode of CUDA GPUs, not of {device}')
     embeddings = cache_class_embeddings(model)
     result = dict(
         config=config,
@@ -378,21 +386,35 @@ def benchmark(config: str,
         device=str(device),
         compiled_backbone=compile_backbone,
         machine=machine_info(device),
+        tf32=tf32,
         image_size=image_size,
         inference=None,
         throughput=None,
         training=None)
-    if images > 0:
-        result['inference'] = inference_speed(model, image_size, warmup,
-                                              images, amp)
-    if throughput_windows > 0:
-        result['throughput'] = throughput_speed(
-            model, throughput_windows, crop_size_of(model.cfg),
-            throughput_iters, min(5, throughput_iters), amp)
-    if train_iters > 0:
-        result['training'] = training_speed(model, model.cfg, batch_size,
-                                            train_iters, train_warmup, amp)
+    with float32_matmul_precision('high' if tf32 else 'highest'):
+        if images > 0:
+            result['inference'] = inference_speed(model, image_size, warmup,
+                                                  images, amp)
+        if throughput_windows > 0:
+            result['throughput'] = throughput_speed(
+                model, throughput_windows, crop_size_of(model.cfg),
+                throughput_iters, min(5, throughput_iters), amp)
+        if train_iters > 0:
+            result['training'] = training_speed(model, model.cfg,
+                                                batch_size, train_iters,
+                                                train_warmup, amp)
     return result
+
+
+@contextmanager
+def float32_matmul_precision(precision: str):
+    """``torch.set_float32_matmul_precision(precision)`` for a block."""
+    before = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision(precision)
+    try:
+        yield
+    finally:
+        torch.set_float32_matmul_precision(before)
 
 
 def _fmt(value: Optional[float], digits: int = 3) -> str:
@@ -408,8 +430,10 @@ _EMBEDDINGS = {
 }
 
 
-def _precision(dtype: str) -> str:
-    return dtype if dtype == 'float32' else f'{dtype} autocast'
+def _precision(dtype: str, tf32: bool = False) -> str:
+    if dtype != 'float32':
+        return f'{dtype} autocast'
+    return 'float32, TF32 matrix products' if tf32 else dtype
 
 
 def format_benchmark(result: Dict[str, Any]) -> str:
@@ -417,6 +441,7 @@ def format_benchmark(result: Dict[str, Any]) -> str:
     machine = result['machine']
     inference, training = result['inference'], result['training']
     throughput = result.get('throughput')
+    tf32 = result.get('tf32', False)
     rows: List[Tuple[str, str]] = [
         ('config', result['config']),
         ('weights', result['checkpoint'] or 'random (timings do not depend '
@@ -431,7 +456,7 @@ def format_benchmark(result: Dict[str, Any]) -> str:
     ]
     if inference is not None:
         rows += [
-            ('inference dtype', _precision(inference['dtype'])),
+            ('inference dtype', _precision(inference['dtype'], tf32)),
             ('inference image size',
              '{} x {} (H x W), batch 1'.format(*result['image_size'])),
             ('windows per image', str(inference['windows_per_image'])),
@@ -453,7 +478,7 @@ def format_benchmark(result: Dict[str, Any]) -> str:
         rows += [
             ('throughput', '{} windows of {} x {} per forward, {}'.format(
                 throughput['windows'], *throughput['crop_size'],
-                _precision(throughput['dtype']))),
+                _precision(throughput['dtype'], tf32))),
             ('throughput windows/s', _fmt(throughput['windows_per_s'], 1)),
             ('throughput peak memory',
              f'{throughput["peak_memory_mib"]:.0f} MiB '
@@ -461,7 +486,7 @@ def format_benchmark(result: Dict[str, Any]) -> str:
         ]
     if training is not None:
         rows += [
-            ('training dtype', _precision(training['dtype']) +
+            ('training dtype', _precision(training['dtype'], tf32) +
              f' ({training["optim_wrapper"]})'),
             ('training batch x crop',
              '{} x {} x {}'.format(training['batch_size'],
