@@ -22,26 +22,63 @@ def merge_param_groups(groups: List[dict]) -> List[dict]:
     return list(merged.values())
 
 
+# torch optimisers with a fused CUDA step (one kernel for all tensors) in
+# every torch this project supports (>= 2.1)
+FUSED_ON_CUDA = ('Adam', 'AdamW')
+
+
+def step_implementation(optimizer_type, devices) -> dict:
+    """The fastest of PyTorch's optimiser implementations that computes the
+    same update: ``fused`` for Adam/AdamW when every parameter is on a CUDA
+    GPU, else multi-tensor (``foreach``).
+
+    Args:
+        optimizer_type: The config's optimiser type (a name or a class).
+        devices: The devices of the parameters.
+    """
+    name = getattr(optimizer_type, '__name__', optimizer_type)
+    devices = list(devices)
+    if name in FUSED_ON_CUDA and devices and all(d.type == 'cuda'
+                                                 for d in devices):
+        return dict(fused=True)
+    return dict(foreach=True)
+
+
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()
 class GroupedOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     """mmengine's ``DefaultOptimWrapperConstructor`` (``paramwise_cfg``
     applied as it applies it), with its one group per parameter merged into
-    one group per distinct set of options, and PyTorch's multi-tensor
-    (``foreach``) step unless the config chooses otherwise.
+    one group per distinct set of options, and the step implementation of
+    :func:`step_implementation` unless the config chooses one (``foreach``
+    or ``fused``).
 
     The optimiser then updates each group's tensors together instead of
     looping over a few hundred single-tensor groups: the same update, in
     a fraction of the time (for the paper's AdamW on ~31M trainable
-    parameters).
+    parameters). On a GPU the fused AdamW does it in one kernel, where the
+    multi-tensor one launches a dozen per group and reads each parameter's
+    step count on the host.
     """
 
     def __init__(self, optim_wrapper_cfg: dict,
                  paramwise_cfg: Optional[dict] = None):
         optimizer = optim_wrapper_cfg.get('optimizer', {})
-        if 'foreach' not in optimizer and 'fused' not in optimizer:
-            optim_wrapper_cfg = dict(
-                optim_wrapper_cfg, optimizer=dict(optimizer, foreach=True))
+        self._choose_step = ('foreach' not in optimizer
+                             and 'fused' not in optimizer)
         super().__init__(optim_wrapper_cfg, paramwise_cfg)
+
+    def __call__(self, model: nn.Module):
+        if not self._choose_step:
+            return super().__call__(model)
+        config = self.optimizer_cfg
+        self.optimizer_cfg = dict(
+            config,
+            **step_implementation(config['type'],
+                                  (p.device for p in model.parameters())))
+        try:
+            return super().__call__(model)
+        finally:
+            self.optimizer_cfg = config
 
     def add_params(self,
                    params: List[dict],
