@@ -117,14 +117,19 @@ class DenseMaskTerms(torch.autograd.Function):
     sigmoid), accumulated in float32 with the third output's.
     """
 
-    # Elements of float32 intermediates per chunk (128 MB each). Each chunk
-    # launches ~35 kernels; the batch-4 512x512 COCO step has 5 chunks.
-    CHUNK_ELEMENTS = 2**25
+    # Elements of float32 intermediates per chunk. Each chunk runs ~35
+    # kernels: on a GPU, where each is a launch, 2**25 (128 MB each; 5
+    # chunks in the batch-4 512x512 COCO step); elsewhere 2**24, as larger
+    # temporaries made a CPU's batch-1 training step 4% slower.
+    CHUNK_ELEMENTS = 2**24
+    CUDA_CHUNK_ELEMENTS = 2**25
 
     @staticmethod
     def _chunks(logits: Tensor):
         batch, classes, pixels = logits.shape
-        step = max(1, DenseMaskTerms.CHUNK_ELEMENTS // max(1, batch * pixels))
+        limit = (DenseMaskTerms.CUDA_CHUNK_ELEMENTS
+                 if logits.is_cuda else DenseMaskTerms.CHUNK_ELEMENTS)
+        step = max(1, limit // max(1, batch * pixels))
         return [(k, min(k + step, classes)) for k in range(0, classes, step)]
 
     @staticmethod
