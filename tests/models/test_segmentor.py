@@ -385,8 +385,22 @@ def test_cuda_graph_inference_equals_eager():
         graphed = model.slide_inference(img)
         model.test_cfg['cuda_graph'] = False
         eager = model.slide_inference(img)
-    assert graphed.shape[1] == 3
-    assert torch.allclose(graphed, eager, atol=1e-5)
+        assert graphed.shape[1] == 3
+        assert torch.allclose(graphed, eager, atol=1e-5)
+        # a frozen weight edited in place: captured again, since a bf16
+        # graph holds the frozen weights' bf16 copies (sharper masks first,
+        # so that the edit moves the scores well beyond bf16 rounding)
+        for decoder in model.decode_head.decoders:
+            decoder.layers[-1].cross_attn.q.weight.mul_(300)
+        with torch.autocast('cuda', torch.bfloat16):
+            model.test_cfg['cuda_graph'] = True
+            before = model.slide_inference(img)
+            model.backbone.transformer.resblocks[0].mlp.c_fc.weight.mul_(1.5)
+            graphed = model.slide_inference(img)
+            model.test_cfg['cuda_graph'] = False
+            eager = model.slide_inference(img)
+    assert not torch.allclose(before, graphed, atol=1e-2)
+    assert torch.allclose(graphed, eager, atol=1e-2)
 
 
 @pytest.mark.skipif(

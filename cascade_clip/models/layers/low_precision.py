@@ -71,6 +71,11 @@ def frozen_cast(param: Tensor,
     every call, differentiably. Under ``torch.compile`` nothing is kept;
     the compiler fuses the cast itself.
 
+    The copy is renewed when the parameter moves or its version counter
+    moves (``load_state_dict``, in-place ops under ``torch.no_grad()``).
+    Writes through ``param.data`` bypass that counter and go unseen: edit
+    frozen weights in place only under ``torch.no_grad()``.
+
     Args:
         param: A parameter, usually float32.
         dtype: The dtype wanted, e.g. autocast's.
