@@ -1,5 +1,6 @@
-"""An optimiser constructor whose parameter groups are as few as the
-options allow."""
+"""How the optimiser steps: a constructor whose parameter groups are as few
+as the options allow, with the fastest step implementation for the device,
+and the mixed-precision options of ``--amp``."""
 from typing import List, Optional, Union
 
 import torch
