@@ -348,9 +348,8 @@ def benchmark(config: str,
         ``config``, ``checkpoint``, ``weights``, ``class_embeddings``
         (their source, see
         :func:`~cascade_clip.analysis.complexity.cache_class_embeddings`),
-        ``device``, ``machine``
-        (see :func:`machine_info`), ``tf32``, ``image_size``, ``inference``
-        (see
+        ``device``, ``machine`` (see :func:`machine_info`), ``tf32``,
+        ``image_size``, ``inference`` (see
         :func:`inference_speed`), ``throughput`` (see
         :func:`throughput_speed`) and ``training`` (see
         :func:`training_speed`); a part that was skipped is ``None``.
@@ -376,7 +375,8 @@ def benchmark(config: str,
                              f'{device}')
         model.compile_backbone()
     if tf32 and device.type != 'cuda':
-        raise ValueError(f'tf32 is a mode of CUDA GPUs, not of {device}')
+        raise ValueError(f'tf32 is a mode of CUDA GPUs, not of {device}: '
+                         'leave --tf32 out there')
     embeddings = cache_class_embeddings(model)
     result = dict(
         config=config,
