@@ -108,10 +108,12 @@ def autocast_param(param: Optional[Tensor], x: Tensor) -> Optional[Tensor]:
     autocast is on and ``param`` is frozen, its low-precision copy from
     :func:`frozen_cast`; otherwise ``param`` itself (autocast casts a
     trainable one, caching it for the autocast region)."""
-    if param is None or param.requires_grad:
-        return param
-    dtype = autocast_dtype(x)
-    if dtype is None:
+    return _for_autocast(param, autocast_dtype(x))
+
+
+def _for_autocast(param: Optional[Tensor],
+                  dtype: Optional[torch.dtype]) -> Optional[Tensor]:
+    if param is None or param.requires_grad or dtype is None:
         return param
     return frozen_cast(param, dtype)
 
@@ -119,5 +121,8 @@ def autocast_param(param: Optional[Tensor], x: Tensor) -> Optional[Tensor]:
 def cast_linear(x: Tensor,
                 weight: Tensor,
                 bias: Optional[Tensor] = None) -> Tensor:
-    """``F.linear`` with :func:`autocast_param`'s weights."""
-    return F.linear(x, autocast_param(weight, x), autocast_param(bias, x))
+    """``F.linear`` with :func:`autocast_param`'s weights (autocast asked
+    once for both)."""
+    dtype = autocast_dtype(x)
+    return F.linear(x, _for_autocast(weight, dtype),
+                    _for_autocast(bias, dtype))
