@@ -95,9 +95,9 @@ def save_segmentation(image: np.ndarray, segmentation: Segmentation,
     legend naming the classes present by area (see
     :func:`~cascade_clip.visualization.save_label_pictures`)."""
     colours = class_palette(segmentation.class_names)
-    return save_label_pictures(image[..., ::-1], segmentation.labels,
-                               legend_by_area(segmentation.shares, colours), colours,
-                               out_dir, stem)
+    legend = legend_by_area(segmentation.shares, colours)
+    return save_label_pictures(image[..., ::-1], segmentation.labels, legend,
+                               colours, out_dir, stem)
 
 
 def iter_segment_images(path: str,
