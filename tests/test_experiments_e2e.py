@@ -6,6 +6,7 @@ import glob
 import json
 import os.path as osp
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -13,7 +14,7 @@ from mmengine.config import Config
 from PIL import Image
 from tools_helpers import (COCO_INDUCTIVE, COCO_TO_VOC, VOC_INDUCTIVE,
                            VOC_TRANSDUCTIVE, make_workspace, run_tool,
-                           work_dir)
+                           tests_on_pythonpath, work_dir)
 
 from cascade_clip.checkpoint import model_config_from_official
 
@@ -145,9 +146,13 @@ def test_cross_dataset_evaluation_reports_all_classes(workspace):
 
 def test_paper_checkpoint_evaluates_without_conversion(workspace,
                                                       golden_case):
-    """tools/test.py takes an unconverted checkpoint of the paper's code.
-    Every size of the model comes from the golden case (as in the parity
-    tests); the data are the tiny dataset with the case's class count."""
+    """tools/test.py takes an unconverted checkpoint of the paper's code,
+    and its images reach the image encoder normalised as the paper's
+    configs normalise them: ``(rgb - mean) / std`` with ImageNet's
+    statistics. Every size of the model comes from the golden case (as in
+    the parity tests); the data are the tiny dataset with the case's class
+    count, tested at their own size (short side 96: no resize), so the
+    first window is the image file's pixels."""
     case = golden_case
     data = torch.load(case + '.pt', weights_only=True)
     model = model_config_from_official(
@@ -164,13 +169,33 @@ def test_paper_checkpoint_evaluates_without_conversion(workspace,
         num_classes=num_classes,
         seen_classes=model['seen_classes'],
         unseen_classes=model['unseen_classes'])
+    for step in cfg.test_dataloader.dataset.pipeline:
+        if step.type == 'ResizeShortestEdge':
+            step.scale = 96  # the tiny images' short side
+    record = osp.join(workspace, 'backbone_input.pth')
+    cfg.custom_imports.imports.append('capture_hook')
+    cfg.custom_hooks.append(
+        dict(type='CaptureBackboneInputHook', path=record))
     config = osp.join(workspace, 'golden_case.py')
     cfg.dump(config)
     result = run_tool(['test.py', config, case + '.checkpoint.pth'],
-                      workspace)
+                      workspace, env=tests_on_pythonpath())
     log = result.stdout + result.stderr
     assert 'converted a checkpoint of the paper' in log
     assert 'zero-shot summary:' in log
+
+    seen = torch.load(record, weights_only=True)
+    bgr = cv2.imread(osp.join(workspace, seen['img_path']))
+    assert bgr.shape[:2] == (96, 128)
+    assert torch.equal(seen['packed'], torch.from_numpy(bgr).permute(2, 0, 1))
+    rgb = torch.from_numpy(bgr[..., ::-1].copy()).permute(2, 0, 1).float()
+    mean = torch.tensor([123.675, 116.28, 103.53])[:, None, None]
+    std = torch.tensor([58.395, 57.12, 57.375])[:, None, None]
+    expected = ((rgb - mean) / std)[:, :64, :64]  # the first 64x64 window
+    received = seen['backbone_input'][0]
+    assert received.shape == expected.shape
+    assert torch.allclose(received, expected, atol=1e-5), (
+        received - expected).abs().max()
 
 
 def test_show_dir_and_out_write_pictures_and_label_pngs(workspace, inductive,

@@ -12,8 +12,8 @@ import textwrap
 import numpy as np
 import pytest
 import torch
-from conftest import REPO
-from tools_helpers import VOC_INDUCTIVE, make_workspace, run_tool
+from tools_helpers import (VOC_INDUCTIVE, make_workspace, run_tool,
+                           tests_on_pythonpath)
 
 OPTIONS = [
     '--cfg-options', 'randomness.seed=1234', 'train_cfg.max_iters=8',
@@ -56,11 +56,8 @@ def test_killed_run_resumes_to_the_same_weights(workspace):
 
     config = killing_config(osp.join(workspace, 'killing.py'))
     resumed = osp.join(workspace, 'work_dirs', 'resumed')
-    # kill_hook is in tests/; keep any PYTHONPATH the suite runs with
-    paths = [osp.join(REPO, 'tests'), os.environ.get('PYTHONPATH')]
-    env = dict(PYTHONPATH=os.pathsep.join(filter(None, paths)))
     killed = run_tool(['train.py', config, '--work-dir', resumed] + OPTIONS,
-                      workspace, check=False, env=env)
+                      workspace, check=False, env=tests_on_pythonpath())
     assert killed.returncode == -signal.SIGKILL
     assert osp.isfile(osp.join(resumed, 'iter_4.pth'))
     assert not osp.exists(osp.join(resumed, 'iter_6.pth'))

@@ -107,6 +107,14 @@ def run_tools(runs, check=True, timeout=600):
     return results
 
 
+def tests_on_pythonpath() -> dict:
+    """The environment variable that lets a tool's config import this
+    folder's test hooks (``kill_hook``, ``capture_hook``), keeping any
+    ``PYTHONPATH`` the suite runs with."""
+    paths = [osp.join(REPO, 'tests'), os.environ.get('PYTHONPATH')]
+    return dict(PYTHONPATH=os.pathsep.join(filter(None, paths)))
+
+
 def work_dir(root: str, config: str) -> str:
     return osp.join(root, 'work_dirs', osp.splitext(osp.basename(config))[0])
 

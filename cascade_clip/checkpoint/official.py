@@ -135,7 +135,8 @@ def model_config_from_official(official: dict,
             out_indices=list(backbone['out_indices']),
             num_prompt_tokens=backbone['num_tokens'],
             prompt_depth=backbone['total_d_layer'],
-            drop_path_rate=backbone.get('drop_path_rate', 0.0)),
+            # its blocks build DropPath from drop_path_rate but never apply it
+            drop_path_rate=0.0),
         text_encoder=dict(
             type='CLIPTextTransformer',
             context_length=text.get('context_length', 77),

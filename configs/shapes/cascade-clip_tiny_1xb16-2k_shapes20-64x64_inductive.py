@@ -20,6 +20,10 @@
 #   enough for its CLIP to tell a circle from a square and for masks finer
 #   than the shapes (the tiny CLIP was pre-trained on 32x32 crops; its
 #   positional grid is resized once on loading, as ViT-B/16's is to 512).
+# - CLIP's normalisation instead of the paper's ImageNet statistics: the
+#   tiny CLIP was pre-trained on inputs normalised with CLIP's
+#   (cascade_clip/synthetic/pretrain.py), as the paper's CLIP was not (its
+#   ViT-B/16 came from OpenAI; the paper normalised with ImageNet's anyway).
 _base_ = '../tiny/cascade-clip_tiny_1xb2-40_voc20-64x64_inductive.py'
 custom_imports = dict(imports=['cascade_clip'], allow_failed_imports=False)
 data_root = 'data/shapes/VOCdevkit/VOC2012'
@@ -31,6 +35,9 @@ model = dict(
     **zero_shot_split,
     pretrained='cascade_clip/synthetic/tiny_clip_shapes.safetensors',
     prompt_templates='single',
+    data_preprocessor=dict(
+        mean=[122.7709383, 116.7460125, 104.09373615],
+        std=[68.5005327, 66.6321579, 70.32316305]),
     backbone=dict(patch_size=8),
     decode_head=dict(seen_score_shift=0.0))
 train_pipeline = [

@@ -40,7 +40,9 @@ class CLIPVisionTransformer(BaseModule):
         prompt_depth: Blocks ``1..prompt_depth`` get their own prompts
             (``layers - 1`` = all blocks after the first).
         prompt_dropout: Dropout on the projected prompts.
-        drop_path_rate: Stochastic depth of the last block.
+        drop_path_rate: Stochastic depth of the last block (rising
+            linearly from 0 at the first). 0 by default, as in the paper's
+            training: its configs set 0.1, but its blocks never apply it.
         freeze: Freeze the parameters except those named in ``frozen_exclude``.
         frozen_exclude: Substrings of parameter names that stay trainable.
             The paper trains only the prompts; ``ln_layers`` and
@@ -60,7 +62,7 @@ class CLIPVisionTransformer(BaseModule):
                  num_prompt_tokens: int = 10,
                  prompt_depth: int = 11,
                  prompt_dropout: float = 0.1,
-                 drop_path_rate: float = 0.1,
+                 drop_path_rate: float = 0.0,
                  freeze: bool = True,
                  frozen_exclude: Sequence[str] = ('prompt', ),
                  fused_attn: bool = True,

@@ -1,3 +1,4 @@
+import copy
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
@@ -102,17 +103,35 @@ class TextImageDecoder(nn.Module):
     The last layer's attention output and FFN would feed nothing, so only
     its logits are computed; its other parameters exist for checkpoint
     compatibility and receive no gradient.
+
+    Args:
+        num_layers: Number of :class:`DecoderLayer`.
+        identical_layers: Build one layer and copy it ``num_layers`` times,
+            so that the layers start equal (as torch's
+            ``TransformerDecoder``, which the paper's head uses, clones
+            its layer); otherwise each layer is initialised on its own.
+        **layer_kwargs: Arguments of :class:`DecoderLayer`.
     """
 
-    def __init__(self, num_layers: int, **layer_kwargs):
+    def __init__(self,
+                 num_layers: int,
+                 identical_layers: bool = True,
+                 **layer_kwargs):
         super().__init__()
-        self.layers = nn.ModuleList(
-            DecoderLayer(**layer_kwargs) for _ in range(num_layers))
+        if identical_layers:
+            layer = DecoderLayer(**layer_kwargs)
+            layers = (copy.deepcopy(layer) for _ in range(num_layers))
+        else:
+            layers = (DecoderLayer(**layer_kwargs) for _ in range(num_layers))
+        self.layers = nn.ModuleList(layers)
 
     def forward(self, queries: Tensor, memory: Tensor) -> Tensor:
         for layer in self.layers[:-1]:
             queries = layer(queries, memory)
         return self.layers[-1].cross_attn.attention_logits(queries, memory)
+
+
+INIT_MODES = ('paper', 'trunc_normal')
 
 
 @MODELS.register_module()
@@ -143,6 +162,14 @@ class CascadeHead(BaseModule):
         loss_decode: Config of the mask loss.
         ignore_index: Label value that is not a class.
         fused_attn: Use ``F.scaled_dot_product_attention``.
+        init_mode: ``'paper'`` (default): the state in which the paper's
+            training starts, which never calls its head's own
+            initialisation: PyTorch's default initialisation of every
+            module, and the layers of each decoder equal (copies of one
+            layer; the decoders differ from each other). ``'trunc_normal'``:
+            each layer initialised on its own, linear weights trunc-normal
+            (std 0.02) and biases 0, the initialisation the paper's head
+            defines but its training never applies.
     """
 
     def __init__(self,
@@ -158,8 +185,12 @@ class CascadeHead(BaseModule):
                  loss_decode: dict = dict(type='MaskLoss'),
                  ignore_index: int = 255,
                  fused_attn: bool = True,
+                 init_mode: str = 'paper',
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
+        if init_mode not in INIT_MODES:
+            raise ValueError(f'init_mode must be one of {INIT_MODES}, got '
+                             f'{init_mode!r}')
         if not stages or any(len(s) == 0 for s in stages):
             raise ValueError(f'every stage needs at least one map: {stages}')
         self.embed_dims = embed_dims
@@ -183,18 +214,21 @@ class CascadeHead(BaseModule):
                     nn.Parameter(torch.exp(-0.5 * distance**2)))
             else:
                 self._nga_slot.append(None)
+        self.init_mode = init_mode
         self.decoders = nn.ModuleList(
             TextImageDecoder(
                 num_layers,
+                identical_layers=init_mode == 'paper',
                 dim=embed_dims,
                 num_heads=num_heads,
                 ffn_ratio=ffn_ratio,
                 dropout=dropout,
                 fused_attn=fused_attn) for _ in self.stages)
         self.loss_decode = MODELS.build(loss_decode)
-        self._init_decoders()
+        if init_mode == 'trunc_normal':
+            self._init_trunc_normal()
 
-    def _init_decoders(self) -> None:
+    def _init_trunc_normal(self) -> None:
         for module in self.decoders.modules():
             if isinstance(module, nn.Linear):
                 nn.init.trunc_normal_(module.weight, std=0.02)

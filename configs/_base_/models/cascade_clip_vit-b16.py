@@ -3,9 +3,13 @@
 # prompt tokens.
 data_preprocessor = dict(
     type='SegDataPreProcessor',
-    # CLIP's normalisation, on 0-255 RGB
-    mean=[122.7709383, 116.7460125, 104.09373615],
-    std=[68.5005327, 66.6321579, 70.32316305],
+    # ImageNet's statistics on 0-255 RGB, as every released config of the
+    # paper normalises in training and testing (not CLIP's own
+    # mean=[122.771, 116.746, 104.094], std=[68.501, 66.632, 70.323]): its
+    # checkpoints were trained on these inputs. New work may choose CLIP's,
+    # a departure from the paper (the shapes world does, for its own CLIP).
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
     bgr_to_rgb=True,
     pad_val=0,
     seg_pad_val=255,
@@ -29,7 +33,9 @@ model = dict(
         num_prompt_tokens=10,
         prompt_depth=11,
         prompt_dropout=0.1,
-        drop_path_rate=0.1,
+        # No stochastic depth, as in the paper's training: its configs set
+        # drop_path_rate=0.1, but its blocks never call their DropPath.
+        drop_path_rate=0.0,
         # the paper trains only the visual prompts of the image encoder
         freeze=True,
         frozen_exclude=['prompt']),
@@ -53,6 +59,9 @@ model = dict(
         dropout=0.1,
         img_size=512,
         seen_score_shift=0.1,
+        # as the paper's training starts: PyTorch's default initialisation,
+        # each decoder's 3 layers equal (its head's own init is never called)
+        init_mode='paper',
         loss_decode=dict(type='MaskLoss', focal_weight=100.0,
                          dice_weight=1.0)),
     test_cfg=dict(mode='slide', crop_size=(512, 512), stride=(426, 426)))
