@@ -1,15 +1,16 @@
 """Parity with recorded outputs of the paper's implementation.
 
-Every ``*.pt`` case in ``$CASCADE_GOLDEN_DIR`` (default ``../shared/golden``)
-is discovered; its paper-style config is translated into ours, its checkpoint
-loaded through the converter, and every recorded output compared at the
-tolerances of the golden README. Nothing here depends on a case's sizes.
+Every ``*.pt`` case in ``tests/data/golden`` (and in ``$CASCADE_GOLDEN_DIR``,
+which adds cases) is discovered; its paper-style config is translated into
+ours, its checkpoint loaded through the converter, and every recorded output
+compared at the tolerances of ``tests/data/golden/README.md``. Nothing here
+depends on a case's sizes.
 """
 import os.path as osp
 
 import pytest
 import torch
-from conftest import golden_cases, golden_dir
+from conftest import golden_cases, golden_dirs
 from mmengine.runner.checkpoint import load_checkpoint
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS
@@ -22,7 +23,7 @@ CASES = golden_cases()
 
 
 def test_golden_cases_are_present():
-    assert CASES, f'no golden cases (*.pt) found in {golden_dir()}'
+    assert CASES, f'no golden cases (*.pt) found in {golden_dirs()}'
 
 
 def assert_maps_close(actual, expected, what):

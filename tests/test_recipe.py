@@ -1,5 +1,5 @@
 """The paper's recipe around the model: every setting of its 8 released
-configs (``recipe.json`` of the golden data, resolved with their ``_base_``
+configs (``tests/data/golden/recipe.json``, resolved with their ``_base_``
 files) against our resolved config, field by field.
 
 Each side is flattened into the same named fields, the paper's with its own
@@ -17,7 +17,7 @@ import re
 
 import pytest
 import torch
-from conftest import REPO, golden_dir
+from conftest import GOLDEN_DIR, REPO
 from mmengine.config import Config
 from mmseg.registry import (DATASETS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS,
                             TRANSFORMS)
@@ -79,8 +79,8 @@ PAPER_PHOTOMETRIC = dict(
 
 
 def load_recipe() -> dict:
-    path = osp.join(golden_dir(), 'recipe.json')
-    assert osp.isfile(path), f'no recipe.json in {golden_dir()}'
+    path = osp.join(GOLDEN_DIR, 'recipe.json')
+    assert osp.isfile(path), f'no recipe.json in {GOLDEN_DIR}'
     with open(path) as f:
         return json.load(f)
 
@@ -109,7 +109,7 @@ def paper_effective_options(names, optimizer: dict) -> dict:
 def paper_trainable_names() -> list:
     """The parameters the paper trains, under its names (those its
     train.py leaves trainable, recorded in init_stats.json)."""
-    with open(osp.join(golden_dir(), 'init_stats.json')) as f:
+    with open(osp.join(GOLDEN_DIR, 'init_stats.json')) as f:
         return sorted(json.load(f)['stats'])
 
 
@@ -519,7 +519,7 @@ def test_a_changed_setting_is_named_with_both_values():
 
 # ------------------------------------------------------- initialisation
 def paper_init_stats() -> dict:
-    with open(osp.join(golden_dir(), 'init_stats.json')) as f:
+    with open(osp.join(GOLDEN_DIR, 'init_stats.json')) as f:
         return json.load(f)
 
 
