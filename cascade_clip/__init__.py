@@ -1,38 +1,42 @@
 """Cascade-CLIP (ICML 2024) for MMSegmentation 1.x.
 
 Importing the package registers its models, datasets, metrics and hooks in
-mmseg's registries.
+mmseg's registries, and changes nothing else: no warning filter, library
+function or allow-list stays changed (the tools set up their own
+processes).
 """
-import logging
+import io
+import sys
 import warnings
-
-# mmcv-lite has no compiled ops and says so at import; nothing here uses them.
-warnings.filterwarnings(
-    'ignore', message='Fail to import ``MultiScaleDeformableAttention``')
-# mmseg's visualization hook warns at every run that it is off (its default).
-warnings.filterwarnings('ignore', message='The draw is False')
+from contextlib import redirect_stdout
 
 
-def _import_mmseg_datasets_quietly() -> None:
-    """Imports mmseg's datasets without the line 'Could not import OneDL'
-    that the onedl fork of mmseg prints there (a DEBUG message given no
-    logger, so ``print``-ed); every other message passes."""
-    import mmengine.logging
-    print_log = mmengine.logging.print_log
-
-    def without_onedl_notice(msg, logger=None, level=logging.INFO):
-        if msg == 'Could not import OneDL' and logger is None:
-            return
-        print_log(msg, logger, level)
-
-    mmengine.logging.print_log = without_onedl_notice
+def _import_mmseg_quietly() -> None:
+    """Imports the parts of mmcv and mmseg this package builds on without
+    two notices they give at import, neither of which concerns it: mmcv-lite
+    warns that its compiled ops are missing (nothing here uses them), and
+    the onedl fork of mmseg prints 'Could not import OneDL'. Both are
+    silenced inside this block only: the warning filters are restored
+    after it, and of what is printed in it only those lines are held
+    back."""
+    printed = io.StringIO()
     try:
-        import mmseg.datasets  # noqa: F401
+        with warnings.catch_warnings(), redirect_stdout(printed):
+            warnings.filterwarnings(
+                'ignore',
+                message='Fail to import ``MultiScaleDeformableAttention``')
+            import mmcv.cnn.bricks  # noqa: F401
+            import mmseg.datasets  # noqa: F401
+            import mmseg.models  # noqa: F401
     finally:
-        mmengine.logging.print_log = print_log
+        kept = [
+            line for line in printed.getvalue().splitlines(True)
+            if line.strip() != 'Could not import OneDL'
+        ]
+        sys.stdout.write(''.join(kept))
 
 
-_import_mmseg_datasets_quietly()
+_import_mmseg_quietly()
 
 from . import datasets, engine, evaluation, models  # noqa: E402,F401
 from .version import __version__  # noqa: E402

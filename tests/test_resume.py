@@ -143,9 +143,13 @@ class Unexpected:
 def test_checkpoints_load_with_numpy_metadata_and_refuse_other_objects(
         tmp_path):
     """Checkpoints load with ``weights_only`` (torch's default, and what
-    mmengine's loader gets): numpy metadata, as the paper's checkpoints
-    carry, is allowed; any other object is refused."""
+    mmengine's loader gets) inside ``checkpoint_globals()``, where the
+    runner and ``init_model`` load them: numpy metadata, as the paper's
+    checkpoints carry, is allowed; any other object is refused; after the
+    block numpy is not allowed any more."""
     from mmengine.runner.checkpoint import _load_checkpoint
+
+    from cascade_clip.checkpoint import checkpoint_globals
     meta = dict(
         palette=np.array([[128, 0, 0], [0, 128, 0]], np.uint8),
         seed=np.int64(3),
@@ -153,12 +157,17 @@ def test_checkpoints_load_with_numpy_metadata_and_refuse_other_objects(
         dtype=np.dtype('float32'))
     good = str(tmp_path / 'numpy_meta.pth')
     torch.save(dict(meta=meta, state_dict=dict(w=torch.ones(2))), good)
-    for loaded in (_load_checkpoint(good, map_location='cpu'),
-                   torch.load(good, weights_only=True)):
-        assert np.array_equal(loaded['meta']['palette'], meta['palette'])
-        assert loaded['meta']['seed'] == 3
-        assert loaded['meta']['dtype'] == np.dtype('float32')
     bad = str(tmp_path / 'unexpected.pth')
     torch.save(dict(meta=dict(obj=Unexpected()), state_dict={}), bad)
-    with pytest.raises(pickle.UnpicklingError, match='Unexpected'):
-        _load_checkpoint(bad, map_location='cpu')
+    with checkpoint_globals():
+        for loaded in (_load_checkpoint(good, map_location='cpu'),
+                       torch.load(good, weights_only=True)):
+            assert np.array_equal(loaded['meta']['palette'],
+                                  meta['palette'])
+            assert loaded['meta']['seed'] == 3
+            assert loaded['meta']['dtype'] == np.dtype('float32')
+        with pytest.raises(pickle.UnpicklingError, match='Unexpected'):
+            _load_checkpoint(bad, map_location='cpu')
+    if hasattr(torch.serialization, 'safe_globals'):  # torch >= 2.5: scoped
+        with pytest.raises(pickle.UnpicklingError, match='numpy'):
+            torch.load(good, weights_only=True)

@@ -8,7 +8,8 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from torch import nn
 
-from ..checkpoint import check_checkpoint_file, config_from_checkpoint
+from ..checkpoint import (check_checkpoint_file, checkpoint_globals,
+                          config_from_checkpoint)
 from ..config_files import config_path
 from ..config_options import check_cfg_options
 from ..utils.device import check_device, default_device
@@ -73,7 +74,8 @@ def init_model(config: Union[str, Config, None],
     model_cfg.pretrained = None
     model = MODELS.build(model_cfg)
     if checkpoint is not None:
-        load_checkpoint(model, checkpoint, map_location='cpu',
-                        logger='silent')
+        with checkpoint_globals():
+            load_checkpoint(model, checkpoint, map_location='cpu',
+                            logger='silent')
     model.cfg = cfg
     return model.to(device).eval()

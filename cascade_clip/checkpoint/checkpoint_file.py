@@ -8,6 +8,7 @@ from typing import Iterable, Optional
 import torch
 
 from .clip_weights import _is_torchscript_archive
+from .safe_globals import load_weights_only
 
 WHAT_A_CHECKPOINT_IS = ('the .pth file that tools/train.py writes '
                         '(work_dirs/<config>/iter_N.pth) or one released '
@@ -107,8 +108,7 @@ def check_checkpoint_file(path: str, option: str = 'the checkpoint') -> None:
         raise _clip_error(path, 'a TorchScript archive like OpenAI\'s '
                           'ViT-B-16.pt', option)
     try:
-        loaded = torch.load(
-            path, map_location='cpu', weights_only=True, mmap=is_zip)
+        loaded = load_weights_only(path, mmap=is_zip)
     except Exception as err:  # pickle, zip and torch errors alike
         raise NotACheckpointError(
             f'{path} cannot be loaded as a checkpoint ({_short_reason(err)});'

@@ -12,6 +12,8 @@ from typing import Dict, List, Optional, Tuple
 import torch
 from torch import Tensor
 
+from .safe_globals import load_weights_only
+
 _UNUSED = re.compile(r'^decode_head\.(cascade_decoders\.\d+\.layers\.\d+\.'
                      r'(self_attn|norm1)\.|loss_decode\.criterion\.'
                      r'empty_weight$)')
@@ -71,7 +73,7 @@ def convert_official_checkpoint(src: str, dst: str) -> List[str]:
     """
     if not osp.isfile(src):
         raise FileNotFoundError(f'checkpoint not found: {src}')
-    checkpoint = torch.load(src, map_location='cpu', weights_only=True)
+    checkpoint = load_weights_only(src)
     state_dict = checkpoint.get('state_dict', checkpoint)
     if not is_official_state_dict(state_dict):
         raise ValueError(f'{src} is not a checkpoint of the paper\'s '

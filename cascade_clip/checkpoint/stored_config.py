@@ -1,6 +1,7 @@
 """The config that this project's training stores in its checkpoints."""
-import torch
 from mmengine.config import Config
+
+from .safe_globals import load_weights_only
 
 
 def config_from_checkpoint(checkpoint: str) -> Config:
@@ -10,9 +11,7 @@ def config_from_checkpoint(checkpoint: str) -> Config:
         ValueError: the checkpoint stores none (e.g. one of the paper's);
             then the config file must be given.
     """
-    meta = torch.load(
-        checkpoint, map_location='cpu', weights_only=True,
-        mmap=True).get('meta') or {}
+    meta = load_weights_only(checkpoint, mmap=True).get('meta') or {}
     text = meta.get('cfg')
     if not isinstance(text, str):
         raise ValueError(f'{checkpoint} stores no config (only checkpoints '

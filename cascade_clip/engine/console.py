@@ -20,6 +20,7 @@ from typing import Iterator, Optional
 from mmengine.hooks import Hook
 from mmengine.runner import BaseLoop, Runner
 
+from ..checkpoint.safe_globals import checkpoint_globals
 from ..evaluation.zero_shot_metric import (PER_CLASS_TABLE_TITLES,
                                           SUMMARY_TABLE_TITLE)
 
@@ -146,7 +147,11 @@ class BriefConsoleRunner(Runner):
             return super().wrap_model(*args, **kwargs)
 
     def register_hooks(self, *args, **kwargs) -> None:
-        super().register_hooks(*args, **kwargs)
+        # mmseg's visualization hook warns at every run that it is off (its
+        # default)
+        with warnings.catch_warnings():
+            warnings.filterwarnings('ignore', message='The draw is False')
+            super().register_hooks(*args, **kwargs)
         self.register_hook(_ConsoleHook(self.console))
 
     def build_visualizer(self, *args, **kwargs):
@@ -163,12 +168,17 @@ class BriefConsoleRunner(Runner):
         with self.console.file_only():
             return super().build_optim_wrapper(*args, **kwargs)
 
+    def resume(self, *args, **kwargs) -> None:
+        # checkpoints of the paper's code may carry numpy data
+        with checkpoint_globals():
+            super().resume(*args, **kwargs)
+
     def load_checkpoint(self, *args, **kwargs):
         # mmengine prints (no logger) 'Loads checkpoint by local backend
         # from path: X' before logging 'Load checkpoint from X'
         printed = io.StringIO()
         try:
-            with redirect_stdout(printed):
+            with redirect_stdout(printed), checkpoint_globals():
                 return super().load_checkpoint(*args, **kwargs)
         finally:
             kept = [

@@ -1,0 +1,51 @@
+"""Importing the package changes no global state (STYLE 10)."""
+import subprocess
+import sys
+
+# Runs in a fresh interpreter: what cascade_clip's import leaves changed.
+CHECK = r'''
+import sys
+import warnings
+
+import mmengine.logging
+import torch
+# torch adds its own DTensor types to its safe globals when this module is
+# first imported (here by mmengine's code that cascade_clip imports);
+# import it first so that only cascade_clip's doing is compared.
+import torch.distributed.tensor  # noqa: F401
+
+
+def state():
+    return dict(
+        filters=list(warnings.filters),
+        print_log=mmengine.logging.print_log,
+        safe_globals=list(torch.serialization.get_safe_globals()),
+        stdout=sys.stdout,
+        path=list(sys.path),
+        meta_path=list(sys.meta_path))
+
+
+before = state()
+import cascade_clip  # noqa: E402,F401
+after = state()
+changed = [key for key in before if before[key] != after[key]]
+print('changed:', ','.join(changed))
+'''
+
+
+def test_importing_the_package_changes_no_global_state():
+    result = subprocess.run([sys.executable, '-c', CHECK],
+                            capture_output=True,
+                            text=True,
+                            check=True)
+    assert result.stdout.splitlines()[-1] == 'changed: ', result.stdout
+
+
+def test_importing_the_package_prints_nothing():
+    """mmseg's 'Could not import OneDL' line and mmcv-lite's warning about
+    its compiled ops are held back inside the import."""
+    result = subprocess.run([sys.executable, '-c', 'import cascade_clip'],
+                            capture_output=True,
+                            text=True,
+                            check=True)
+    assert result.stdout == '' and result.stderr == '', result
