@@ -170,7 +170,7 @@ def test_infer_never_overwrites_and_names_every_output_apart(
     segmented; ``--skip-bad``: exit 0 with a bad image. A dataset's class list is drawn in the dataset's colours, those
     tools/visualize.py draws it in (VOC's); another list in class_colours:
     one palette."""
-    from cascade_clip.datasets.palettes import class_palette
+    from cascade_clip.structures import class_palette
     from cascade_clip.structures import DATASET_CLASSES
     photos = tmp_path / 'photos'
     write_image(photos / 'a.jpg', (120, 200))

@@ -10,9 +10,8 @@ import torch
 from mmcv.transforms import Compose
 from mmengine.dataset import pseudo_collate
 
-from ..datasets.palettes import class_palette
 from ..models.text_embeddings import check_open_vocabulary, resolve_templates
-from ..structures import resolve_class_names
+from ..structures import class_palette, resolve_class_names
 from ..utils.image_files import (OUTPUT_SUFFIXES, InferencePlan,
                                  plan_inference, read_image)
 from ..visualization import legend_by_area, save_label_pictures
@@ -91,7 +90,7 @@ def save_segmentation(image: np.ndarray, segmentation: Segmentation,
                       out_dir: str, stem: str) -> Tuple[str, str]:
     """Writes the ``(H, W, 3)`` BGR image's ``<stem>_mask.png`` and
     ``<stem>_overlay.png`` in the classes' colours (the one palette, see
-    :func:`~cascade_clip.datasets.palettes.class_palette`), the overlay's
+    :func:`~cascade_clip.structures.class_palette`), the overlay's
     legend naming the classes present by area (see
     :func:`~cascade_clip.visualization.save_label_pictures`)."""
     colours = class_palette(segmentation.class_names)

@@ -14,7 +14,7 @@ from mmengine.dataset import pseudo_collate
 from PIL import Image
 
 from ..datasets.build import build_split_dataset
-from ..datasets.palettes import class_palette
+from ..structures import class_palette
 from ..visualization import CAPTIONS, compose_picture, resize_labels
 from .model import init_model, load_config
 

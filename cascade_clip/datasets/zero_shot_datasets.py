@@ -15,7 +15,8 @@ from mmseg.datasets import (BaseSegDataset, COCOStuffDataset,
                             PascalContextDataset59, PascalVOCDataset)
 from mmseg.registry import DATASETS
 
-from ..synthetic import world
+from ..structures import shapes20_palette
+from ..structures.class_names import SHAPES20_CLASSES
 from .transforms import OUT_OF_RANGE_CHOICES
 
 README_HINT = ('Download and convert the dataset as data/README.md (in the '
@@ -170,17 +171,10 @@ class ZeroShotCOCOStuffDataset(LayoutCheckMixin, COCOStuffDataset):
     """
 
 
-def _shapes_palette() -> list:
-    """Each class drawn in its colour, darker for each further shape."""
-    shades = (1.0, 0.75, 0.55, 0.38)
-    return [[int(c * shades[s]) for c in rgb] for rgb in world.COLOURS.values()
-            for s in range(len(world.SHAPES))]
-
-
 @DATASETS.register_module()
 class ShapesWorldDataset(PascalVOC20Dataset):
     """The synthetic shapes world (:mod:`cascade_clip.synthetic.world`) in
     Pascal VOC's layout: 20 colour-and-shape classes, raw label 0
     background (dropped by ``reduce_zero_label``), ``JPEGImages/*.jpg``,
     ``SegmentationClass/*.png`` and ``ImageSets/Segmentation/*.txt``."""
-    METAINFO = dict(classes=world.CLASSES, palette=_shapes_palette())
+    METAINFO = dict(classes=SHAPES20_CLASSES, palette=shapes20_palette())

@@ -1,4 +1,4 @@
-from .atomic_backend import AtomicLocalBackend, write_atomic
+from .atomic_backend import AtomicLocalBackend
 from .distributed import finish_distributed, init_cpu_distributed
 from .hooks import IterSeedHook, PlainMessageHubHook
 from .optim import GroupedOptimWrapperConstructor, merge_param_groups
@@ -6,6 +6,5 @@ from .optim import GroupedOptimWrapperConstructor, merge_param_groups
 __all__ = [
     'AtomicLocalBackend', 'IterSeedHook', 'PlainMessageHubHook',
     'GroupedOptimWrapperConstructor', 'merge_param_groups',
-    'finish_distributed', 'init_cpu_distributed',
-    'write_atomic'
+    'finish_distributed', 'init_cpu_distributed'
 ]

@@ -10,8 +10,8 @@ from mmseg.registry import METRICS
 from PIL import Image
 from prettytable import PrettyTable
 
-from ..engine.atomic_backend import write_atomic
 from ..structures import ClassRef, ZeroShotSplit, check_class_ids
+from ..utils.atomic_files import write_atomic
 
 JSON_NAME = 'zero_shot_metrics.json'
 _TABLE_TITLES = (('seen', 'seen classes'), ('unseen', 'unseen classes'),

@@ -24,8 +24,8 @@ import subprocess
 import sys
 from typing import Callable, Dict, List, Optional, Sequence
 
-from ..engine.atomic_backend import write_atomic
 from ..evaluation.zero_shot_metric import JSON_NAME, write_json_atomic
+from ..utils.atomic_files import write_atomic
 
 SUMMARY_COLUMNS = (('mIoU(S)', 'mIoU_seen'), ('mIoU(U)', 'mIoU_unseen'),
                    ('hIoU', 'hIoU'), ('mIoU', 'mIoU'), ('pAcc', 'aAcc'))

@@ -2,7 +2,8 @@
 
 VOC-20, Context-59, COCO-Stuff-171, VOC-21 and ADE20K-150 take mmseg's
 lists (ADE20K-150's ``'bed '`` without its trailing space), the shapes
-world its own (:mod:`cascade_clip.synthetic.world`). ADE20K-847 and Pascal
+the shapes world (:mod:`cascade_clip.synthetic.world`) its own, below.
+ADE20K-847 and Pascal
 Context-459 are read from ``class_lists/``:
 
 - ``ade20k_847.tsv``: one line per class in train-id order, ``<ADE object
@@ -19,8 +20,6 @@ from typing import Dict, List, Tuple
 
 from mmseg.datasets import (ADE20KDataset, COCOStuffDataset,
                             PascalContextDataset59, PascalVOCDataset)
-
-from ..synthetic import world
 
 CLASS_LIST_DIR = osp.join(osp.dirname(osp.abspath(__file__)), 'class_lists')
 
@@ -67,13 +66,24 @@ VOC20_CLASSES = VOC21_CLASSES[1:]
 CONTEXT59_CLASSES = tuple(PascalContextDataset59.METAINFO['classes'])
 COCO_STUFF171_CLASSES = tuple(COCOStuffDataset.METAINFO['classes'])
 
+# The shapes world of the demo: every class a colour and a shape (5 x 4);
+# one unseen class per colour, every shape unseen at least once.
+SHAPES20_COLOURS = ('red', 'green', 'blue', 'yellow', 'purple')
+SHAPES20_SHAPES = ('circle', 'square', 'triangle', 'cross')
+SHAPES20_CLASSES = tuple(f'{colour} {shape}' for colour in SHAPES20_COLOURS
+                         for shape in SHAPES20_SHAPES)
+SHAPES20_UNSEEN = tuple(
+    SHAPES20_CLASSES.index(name)
+    for name in ('red circle', 'green square', 'blue triangle',
+                 'yellow cross', 'purple circle'))
+
 # Every named class list: the zero-shot settings and the cross-dataset
 # evaluation sets.
 DATASET_CLASSES: Dict[str, Tuple[str, ...]] = {
     'voc20': VOC20_CLASSES,
     'context59': CONTEXT59_CLASSES,
     'coco_stuff171': COCO_STUFF171_CLASSES,
-    'shapes20': world.CLASSES,
+    'shapes20': SHAPES20_CLASSES,
     'voc21': VOC21_CLASSES,
     'ade20k150': ADE20K_150_CLASSES,
     'ade20k847': ADE20K_847_CLASSES,

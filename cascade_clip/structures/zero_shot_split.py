@@ -13,9 +13,9 @@ import os.path as osp
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple, Union
 
-from ..synthetic import world
 from .class_names import (COCO_STUFF171_CLASSES, CONTEXT59_CLASSES,
-                          DATASET_CLASSES, VOC20_CLASSES, read_class_names)
+                          DATASET_CLASSES, SHAPES20_CLASSES, SHAPES20_UNSEEN,
+                          VOC20_CLASSES, read_class_names)
 
 ClassRef = Union[int, str]  # a class id or a class name
 
@@ -32,7 +32,7 @@ ZERO_SHOT_SPLITS = {
         classes=COCO_STUFF171_CLASSES,
         unseen=(19, 23, 28, 29, 36, 51, 76, 88, 94, 112, 133, 136, 137, 157,
                 160)),
-    'shapes20': dict(classes=world.CLASSES, unseen=world.UNSEEN),
+    'shapes20': dict(classes=SHAPES20_CLASSES, unseen=SHAPES20_UNSEEN),
 }
 
 

@@ -13,25 +13,21 @@ Everything depends only on the seed.
 """
 import os
 import os.path as osp
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 from PIL import Image
 
-COLOURS: Dict[str, Tuple[int, int, int]] = {
-    'red': (215, 45, 40),
-    'green': (45, 165, 60),
-    'blue': (45, 85, 215),
-    'yellow': (225, 200, 35),
-    'purple': (145, 60, 195),
-}
-SHAPES = ('circle', 'square', 'triangle', 'cross')
-CLASSES = tuple(f'{colour} {shape}' for colour in COLOURS for shape in SHAPES)
-# One unseen class per colour, every shape unseen at least once.
-UNSEEN = tuple(
-    CLASSES.index(name) for name in ('red circle', 'green square',
-                                     'blue triangle', 'yellow cross',
-                                     'purple circle'))
+from ..structures.class_names import (SHAPES20_CLASSES, SHAPES20_SHAPES,
+                                      SHAPES20_UNSEEN)
+from ..structures.palettes import SHAPES20_RGB, voc_palette
+
+# The world's vocabulary and colours live with the other class lists and
+# palettes (cascade_clip.structures); these are their names here.
+COLOURS: Dict[str, Tuple[int, int, int]] = SHAPES20_RGB
+SHAPES = SHAPES20_SHAPES
+CLASSES = SHAPES20_CLASSES
+UNSEEN = SHAPES20_UNSEEN
 SEEN = tuple(i for i in range(len(CLASSES)) if i not in UNSEEN)
 
 SCENE_SIZE = 64
@@ -136,11 +132,6 @@ def random_scene(rng: np.random.Generator,
     return render_scene(rng, ids, size)
 
 
-def _voc_palette() -> List[int]:
-    from ..testing.datasets import _voc_palette as palette
-    return palette()
-
-
 def showcase_scene(rng: np.random.Generator,
                    size: Tuple[int, int] = (SCENE_SIZE, SCENE_SIZE)
                    ) -> Tuple[np.ndarray, np.ndarray]:
@@ -175,7 +166,7 @@ def write_shapes_voc(root: str,
     for folder in ('JPEGImages', 'SegmentationClass',
                    osp.join('ImageSets', 'Segmentation')):
         os.makedirs(osp.join(data_root, folder), exist_ok=True)
-    palette = _voc_palette()
+    palette = voc_palette()
     rng = np.random.default_rng(seed)
     for split, count in (('train', num_train), ('val', num_val)):
         names = []

@@ -19,6 +19,8 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 from PIL import Image
 
+from ..structures.palettes import voc_palette
+
 DEFAULT_SIZE = (96, 128)
 _NOISE_STD = 8.0
 _UNLABELLED_COLOUR = (128, 128, 128)
@@ -43,20 +45,6 @@ def _class_colours() -> np.ndarray:
 
 
 _COLOURS = _class_colours()
-
-
-def _voc_palette() -> List[int]:
-    """VOC's 256-entry colour map (bits of the index spread over R, G, B),
-    flattened for ``Image.putpalette``."""
-    palette = []
-    for index in range(256):
-        rgb = [0, 0, 0]
-        for bit in range(8):
-            for channel in range(3):
-                rgb[channel] |= ((index >>
-                                  (3 * bit + channel)) & 1) << (7 - bit)
-        palette.extend(rgb)
-    return palette
 
 
 def _image_size(size: Tuple[int, int], index: int) -> Tuple[int, int]:
@@ -219,7 +207,7 @@ def make_voc20(root: str,
     splits = dict(
         train=num_voc_train, aug=num_train - num_voc_train, val=num_val)
     names: Dict[str, List[str]] = {split: [] for split in splits}
-    palette = _voc_palette()
+    palette = voc_palette()
     for split, k, name, label in _samples(rng, splits, range(1, 21), 0, size,
                                           '2007_{:06d}'):
         names[split].append(name)

@@ -1,7 +1,6 @@
 """Pictures of segmentations: label maps in class colours, an image, its
 ground truth and a prediction side by side with a legend, and overlays of
 an image with its labels and their shares."""
-import colorsys
 import math
 import os
 import os.path as osp
@@ -199,15 +198,6 @@ def compose_picture(image: np.ndarray,
                     (column + 1) * column_width - text_x - layout.padding)
         draw.text((text_x, y + text_dy), text, fill=(0, 0, 0), font=font)
     return np.asarray(picture), entries
-
-
-def class_colours(num_classes: int) -> np.ndarray:
-    """``(K, 3)`` uint8 colours, well apart in hue (golden-ratio steps)."""
-    colours = [
-        colorsys.hsv_to_rgb((0.61803398875 * i) % 1.0, 0.65, 0.95)
-        for i in range(num_classes)
-    ]
-    return (np.array(colours) * 255).round().astype(np.uint8)
 
 
 def blend(image: np.ndarray, colours: np.ndarray, alpha: float,
