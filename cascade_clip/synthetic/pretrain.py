@@ -3,7 +3,7 @@
 As OpenAI's CLIP saw the names of classes that zero-shot benchmarks later
 hold out, this CLIP sees every class of :mod:`.world` (unseen ones
 included) with captions, never a mask. Its towers are this project's own
-(``Transformer``, ``CLIPTextTransformer``) at tiny widths, with 12 vision
+(``CLIPVisionTower``, ``CLIPTextTransformer``) at tiny widths, with 12 vision
 blocks so that the paper's stage indices apply, and it is written with
 OpenAI's key names, so that ``pretrained=`` reads it like ``ViT-B-16.pt``.
 
@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..models.layers import LayerNorm, Transformer, init_clip_transformer
+from ..models.backbones import CLIPVisionTower
 from ..models.text_encoders import CLIPTextTransformer
 from .world import CLASSES, UNSEEN, render_scene
 
@@ -46,40 +46,11 @@ SHIPPED_WEIGHTS = osp.join(
     osp.dirname(osp.abspath(__file__)), 'tiny_clip_shapes.safetensors')
 
 
-class VisionTower(nn.Module):
-    """CLIP's plain ViT image tower with OpenAI's parameter names.
-
-    ``forward(img (B, 3, H, W)) -> (global (B, C), patches (B, h*w, C))``,
-    both projected to the joint space and not normalised.
-    """
-
-    def __init__(self, resolution: int, patch: int, width: int, layers: int,
-                 heads: int, embed_dims: int):
-        super().__init__()
-        grid = resolution // patch
-        scale = width**-0.5
-        self.conv1 = nn.Conv2d(3, width, patch, patch, bias=False)
-        self.class_embedding = nn.Parameter(scale * torch.randn(width))
-        self.positional_embedding = nn.Parameter(
-            scale * torch.randn(grid * grid + 1, width))
-        self.ln_pre = LayerNorm(width)
-        self.transformer = Transformer(width, layers, heads)
-        init_clip_transformer(self.transformer, width, layers)
-        self.ln_post = LayerNorm(width)
-        self.proj = nn.Parameter(scale * torch.randn(width, embed_dims))
-
-    def forward(self, img: Tensor) -> Tuple[Tensor, Tensor]:
-        x = self.conv1(img).flatten(2).transpose(1, 2)
-        cls = self.class_embedding.expand(x.shape[0], 1, -1)
-        x = torch.cat([cls, x], dim=1) + self.positional_embedding
-        x = self.ln_post(self.transformer(self.ln_pre(x))) @ self.proj
-        return x[:, 0], x[:, 1:]
-
-
 class TinyCLIP(nn.Module):
-    """A trainable CLIP: ``visual`` (:class:`VisionTower`), ``text``
-    (:class:`CLIPTextTransformer`) and ``logit_scale``; sizes as in
-    :data:`TINY_CLIP_SIZES`."""
+    """A trainable CLIP of this project's own towers: ``visual``
+    (:class:`~cascade_clip.models.backbones.CLIPVisionTower`), ``text``
+    (:class:`~cascade_clip.models.text_encoders.CLIPTextTransformer`) and
+    ``logit_scale``; sizes as in :data:`TINY_CLIP_SIZES`."""
 
     def __init__(self,
                  image_resolution: int = 64,
@@ -92,8 +63,13 @@ class TinyCLIP(nn.Module):
                  text_layers: int = 2,
                  text_heads: int = 4):
         super().__init__()
-        self.visual = VisionTower(image_resolution, patch_size, vision_width,
-                                  vision_layers, vision_heads, embed_dims)
+        self.visual = CLIPVisionTower(
+            input_resolution=image_resolution,
+            patch_size=patch_size,
+            width=vision_width,
+            layers=vision_layers,
+            heads=vision_heads,
+            embed_dims=embed_dims)
         self.text = CLIPTextTransformer(
             width=text_width,
             heads=text_heads,

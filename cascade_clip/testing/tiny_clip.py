@@ -4,11 +4,14 @@ in the formats of the real weight files.
 The tiny model is defined once, in
 ``configs/_base_/models/cascade_clip_tiny.py`` (applied by the configs in
 ``configs/tiny/``); :func:`tiny_model_config` reads it from there and
-:func:`tiny_clip_sizes` gives the CLIP that fits it. The CLIPs let tests and the demo exercise the real loading code without
-downloading OpenAI's ``ViT-B-16.pt``: the module below has the same
-attribute tree as OpenAI's CLIP, so its state dict has the same key names,
-and :func:`write_tiny_clip` saves it as a TorchScript archive (like
-OpenAI's file), a plain state dict or a ``.safetensors`` file.
+:func:`tiny_clip_sizes` gives the CLIP that fits it. The CLIPs let tests
+and the demo exercise the real loading code without downloading OpenAI's
+``ViT-B-16.pt``: they are this project's own towers
+(:class:`~cascade_clip.models.backbones.CLIPVisionTower`,
+:class:`~cascade_clip.models.text_encoders.CLIPTextTransformer`) at small
+widths, whose tensors have OpenAI's key names, and :func:`write_tiny_clip`
+saves them as a TorchScript archive (like OpenAI's file), a plain state
+dict or a ``.safetensors`` file.
 """
 import copy
 import functools
@@ -20,47 +23,8 @@ from typing import Dict
 import torch
 from torch import Tensor, nn
 
-
-class _Weights(nn.Module):
-    """A container of weights; its forward exists only for scripting."""
-
-    def forward(self, x: Tensor) -> Tensor:
-        return x
-
-
-class _Block(_Weights):
-
-    def __init__(self, width: int):
-        super().__init__()
-        self.attn = nn.MultiheadAttention(width, 1)
-        self.ln_1 = nn.LayerNorm(width)
-        self.mlp = nn.Sequential()
-        self.mlp.add_module('c_fc', nn.Linear(width, width * 4))
-        self.mlp.add_module('c_proj', nn.Linear(width * 4, width))
-        self.ln_2 = nn.LayerNorm(width)
-
-
-class _Transformer(_Weights):
-
-    def __init__(self, width: int, layers: int):
-        super().__init__()
-        self.resblocks = nn.Sequential(*[_Block(width) for _ in range(layers)])
-
-
-class _Visual(_Weights):
-
-    def __init__(self, resolution, patch, width, layers, embed_dims):
-        super().__init__()
-        grid = resolution // patch
-        self.conv1 = nn.Conv2d(3, width, patch, patch, bias=False)
-        self.class_embedding = nn.Parameter(torch.randn(width))
-        self.positional_embedding = nn.Parameter(
-            torch.randn(grid * grid + 1, width))
-        self.ln_pre = nn.LayerNorm(width)
-        self.transformer = _Transformer(width, layers)
-        self.ln_post = nn.LayerNorm(width)
-        self.proj = nn.Parameter(torch.randn(width, embed_dims))
-
+from ..models.backbones import CLIPVisionTower
+from ..models.text_encoders import CLIPTextTransformer
 
 TINY_CONFIG = 'tiny/cascade-clip_tiny_1xb2-40_voc20-64x64_inductive.py'
 
@@ -84,94 +48,97 @@ def tiny_model_config(**overrides) -> dict:
 
 
 def tiny_clip_sizes() -> dict:
-    """The :class:`TinyOpenAICLIP` sizes that fit :func:`tiny_model_config`."""
+    """The :func:`tiny_clip_state_dict` sizes that fit
+    :func:`tiny_model_config`."""
     backbone, text = _tiny_model()['backbone'], _tiny_model()['text_encoder']
     return dict(
         vision_width=backbone['width'],
         vision_layers=backbone['layers'],
+        vision_heads=backbone['heads'],
         image_resolution=backbone['input_resolution'],
         patch_size=backbone['patch_size'],
         embed_dims=backbone['embed_dims'],
         text_width=text['width'],
         text_layers=text['layers'],
+        text_heads=text['heads'],
         context_length=text['context_length'])
 
 
-class TinyOpenAICLIP(nn.Module):
-    """Random CLIP with OpenAI's parameter names; only its weights matter.
+def tiny_clip_state_dict(vision_width: int,
+                         vision_layers: int,
+                         vision_heads: int,
+                         image_resolution: int,
+                         patch_size: int,
+                         embed_dims: int,
+                         text_width: int,
+                         text_layers: int,
+                         text_heads: int,
+                         context_length: int = 77,
+                         vocab_size: int = 49408) -> Dict[str, Tensor]:
+    """A random CLIP of this project's towers, as ``{OpenAI key name:
+    tensor}`` (image tower under ``visual.``, text tower at the top level,
+    ``logit_scale`` and the sizes OpenAI's archives carry as tensors).
 
-    Args:
-        vision_width: Image tower width.
-        vision_layers: Image tower blocks.
-        image_resolution: Input size its positional grid is stored for.
-        patch_size: Patch size.
-        embed_dims: Joint embedding width (OpenAI's ``embed_dim``).
-        text_width: Text tower width.
-        text_layers: Text tower blocks.
-        context_length: Text tokens.
-        vocab_size: BPE vocabulary (49408 for the real tokenizer).
+    The towers keep OpenAI's initialisation (small residual branches, so
+    that features keep what the patch embedding saw), except that
+    LayerNorms and biases are random too, so that a wrong key mapping shows
+    in the tests.
     """
-
-    def __init__(self,
-                 vision_width: int,
-                 vision_layers: int,
-                 image_resolution: int,
-                 patch_size: int,
-                 embed_dims: int,
-                 text_width: int,
-                 text_layers: int,
-                 context_length: int = 77,
-                 vocab_size: int = 49408):
-        super().__init__()
-        self.visual = _Visual(image_resolution, patch_size, vision_width,
-                              vision_layers, embed_dims)
-        self.transformer = _Transformer(text_width, text_layers)
-        self.token_embedding = nn.Embedding(vocab_size, text_width)
-        self.positional_embedding = nn.Parameter(
-            torch.randn(context_length, text_width) * 0.01)
-        self.ln_final = nn.LayerNorm(text_width)
-        self.text_projection = nn.Parameter(
-            torch.randn(text_width, embed_dims) * text_width**-0.5)
-        self.logit_scale = nn.Parameter(torch.tensor(4.6052))
-        # OpenAI's archives carry these as tensors too.
-        self.register_buffer('input_resolution',
-                             torch.tensor(image_resolution))
-        self.register_buffer('context_length', torch.tensor(context_length))
-        self.register_buffer('vocab_size', torch.tensor(vocab_size))
-        self._init_like_openai(vision_width, vision_layers, text_width,
-                               text_layers)
-
-    @torch.no_grad()
-    def _init_like_openai(self, vision_width, vision_layers, text_width,
-                          text_layers):
-        """OpenAI's initialisation of CLIP (small residual branches, so
-        that features keep what the patch embedding saw), except that
-        LayerNorms and biases are random too, so that a wrong key mapping
-        shows in the tests."""
-        nn.init.normal_(self.token_embedding.weight, std=0.02)
-        towers = ((self.visual.transformer, vision_width, vision_layers),
-                  (self.transformer, text_width, text_layers))
-        for transformer, width, layers in towers:
-            proj_std = width**-0.5 * (2 * layers)**-0.5
-            for block in transformer.resblocks:
-                nn.init.normal_(block.attn.in_proj_weight, std=width**-0.5)
-                nn.init.normal_(block.attn.out_proj.weight, std=proj_std)
-                nn.init.normal_(block.mlp.c_fc.weight, std=(2 * width)**-0.5)
-                nn.init.normal_(block.mlp.c_proj.weight, std=proj_std)
-        scale = vision_width**-0.5
-        for param in (self.visual.class_embedding,
-                      self.visual.positional_embedding, self.visual.proj):
-            param.normal_(0.0, scale)
-        for name, param in self.named_parameters():
+    visual = CLIPVisionTower(
+        input_resolution=image_resolution,
+        patch_size=patch_size,
+        width=vision_width,
+        layers=vision_layers,
+        heads=vision_heads,
+        embed_dims=embed_dims)
+    text = CLIPTextTransformer(
+        context_length=context_length,
+        vocab_size=vocab_size,
+        width=text_width,
+        heads=text_heads,
+        layers=text_layers,
+        embed_dims=embed_dims,
+        freeze=False)
+    state = {f'visual.{k}': visual.state_dict()[k] for k in visual.clip_keys()}
+    state.update(text.state_dict())
+    with torch.no_grad():
+        for name, tensor in state.items():
             if name.endswith(('ln_1.weight', 'ln_2.weight', 'ln_pre.weight',
                               'ln_post.weight', 'ln_final.weight')):
-                param.normal_(1.0, 0.1)
-            elif name.endswith('bias') or '.ln_' in name or name.startswith(
-                    'ln_'):
-                param.normal_(0.0, 0.05)
+                tensor.normal_(1.0, 0.1)
+            elif name.endswith('bias'):
+                tensor.normal_(0.0, 0.05)
+    state['logit_scale'] = torch.tensor(4.6052)
+    state['input_resolution'] = torch.tensor(image_resolution)
+    state['context_length'] = torch.tensor(context_length)
+    state['vocab_size'] = torch.tensor(vocab_size)
+    return {k: v.detach().clone() for k, v in state.items()}
+
+
+class _Weights(nn.Module):
+    """A container of tensors; its forward exists only for scripting."""
 
     def forward(self, x: Tensor) -> Tensor:
-        return x * self.logit_scale.exp()
+        return x
+
+
+def _scriptable(state: Dict[str, Tensor]) -> nn.Module:
+    """A module tree whose ``state_dict()`` is ``state``: a dotted name
+    becomes nested modules, floating-point tensors parameters and integer
+    ones buffers (as in OpenAI's archives)."""
+    root = _Weights()
+    for name, tensor in state.items():
+        *path, leaf = name.split('.')
+        module = root
+        for part in path:
+            if not hasattr(module, part):
+                module.add_module(part, _Weights())
+            module = getattr(module, part)
+        if tensor.is_floating_point():
+            module.register_parameter(leaf, nn.Parameter(tensor))
+        else:
+            module.register_buffer(leaf, tensor)
+    return root
 
 
 def write_tiny_clip(path: str,
@@ -188,26 +155,28 @@ def write_tiny_clip(path: str,
             dict) or ``'safetensors'``.
         half: Store float16 weights, as OpenAI does.
         seed: Seed of the random weights.
-        **kwargs: Sizes to change, see :class:`TinyOpenAICLIP`; the others
-            are :func:`tiny_clip_sizes`.
+        **kwargs: Sizes to change, see :func:`tiny_clip_state_dict`; the
+            others are :func:`tiny_clip_sizes`.
     """
+    if file_format not in ('torchscript', 'state_dict', 'safetensors'):
+        raise ValueError(f'unknown file_format {file_format!r}')
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        model = TinyOpenAICLIP(**dict(tiny_clip_sizes(), **kwargs)).eval()
+        state = tiny_clip_state_dict(**dict(tiny_clip_sizes(), **kwargs))
     if half:
-        model = model.half()
+        state = {
+            k: v.half() if v.is_floating_point() else v
+            for k, v in state.items()
+        }
     if osp.dirname(path):
         os.makedirs(osp.dirname(path), exist_ok=True)
     if file_format == 'torchscript':
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
-            torch.jit.save(torch.jit.script(model), path)
+            torch.jit.save(torch.jit.script(_scriptable(state)), path)
     elif file_format == 'state_dict':
-        torch.save(model.state_dict(), path)
-    elif file_format == 'safetensors':
-        from safetensors.torch import save_file
-        save_file({k: v.contiguous()
-                   for k, v in model.state_dict().items()}, path)
+        torch.save(state, path)
     else:
-        raise ValueError(f'unknown file_format {file_format!r}')
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+        from safetensors.torch import save_file
+        save_file({k: v.contiguous() for k, v in state.items()}, path)
+    return {k: v.clone() for k, v in state.items()}

@@ -1,21 +1,18 @@
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
-from mmengine.model import BaseModule
 from mmseg.registry import MODELS
 from torch import Tensor, nn
 
-from ...checkpoint.clip_weights import (clip_tower_weights, copy_weights,
-                                        read_clip_weights)
-from ..layers import (LayerNorm, Transformer, autocast_param,
-                      init_clip_transformer, resize_grid_embedding,
-                      set_trainable)
+from ..layers import LayerNorm, autocast_param, set_trainable
+from .clip_vision_tower import CLIPVisionTower
 
 
 @MODELS.register_module()
-class CLIPVisionTransformer(BaseModule):
-    """CLIP's ViT image encoder with deep visual prompts.
+class CLIPVisionTransformer(CLIPVisionTower):
+    """CLIP's ViT image encoder (:class:`~.CLIPVisionTower`) with deep
+    visual prompts.
 
     The sequence is ``[cls, prompts, patches]``; before every block
     ``1..prompt_depth`` the prompt tokens are replaced by that block's own
@@ -68,7 +65,17 @@ class CLIPVisionTransformer(BaseModule):
                  fused_attn: bool = True,
                  pretrained: Optional[str] = None,
                  init_cfg: Optional[dict] = None):
-        super().__init__(init_cfg=init_cfg)
+        super().__init__(
+            input_resolution=input_resolution,
+            patch_size=patch_size,
+            width=width,
+            layers=layers,
+            heads=heads,
+            embed_dims=embed_dims,
+            drop_path_rate=drop_path_rate,
+            fused_attn=fused_attn,
+            pretrained=pretrained,
+            init_cfg=init_cfg)
         if not 0 < num_prompt_tokens:
             raise ValueError('num_prompt_tokens must be positive, got '
                              f'{num_prompt_tokens}')
@@ -79,26 +86,10 @@ class CLIPVisionTransformer(BaseModule):
         if bad:
             raise ValueError(f'out_indices {bad} are not blocks of a '
                              f'{layers}-block transformer')
-        self.input_resolution = input_resolution
-        self.patch_size = patch_size
         self.out_indices = tuple(out_indices)
         self.num_prompt_tokens = num_prompt_tokens
         self.prompt_depth = prompt_depth
-        self.pretrained = pretrained
-        grid = input_resolution // patch_size
         scale = width**-0.5
-
-        self.conv1 = nn.Conv2d(3, width, patch_size, patch_size, bias=False)
-        self.class_embedding = nn.Parameter(scale * torch.randn(width))
-        self.positional_embedding = nn.Parameter(
-            scale * torch.randn(grid * grid + 1, width))
-        self.ln_pre = LayerNorm(width)
-        self.transformer = Transformer(width, layers, heads, drop_path_rate,
-                                       fused_attn)
-        init_clip_transformer(self.transformer, width, layers)
-        self.ln_post = LayerNorm(width)
-        self.embed_dims = embed_dims
-        self.proj = nn.Parameter(scale * torch.randn(width, embed_dims))
 
         # Visual prompts, initialised as in VPT (uniform, Xavier-like bound).
         bound = (6.0 / (3 * patch_size * patch_size + width))**0.5
@@ -121,68 +112,13 @@ class CLIPVisionTransformer(BaseModule):
 
         set_trainable(self, freeze, frozen_exclude)
 
-    def init_weights(self) -> None:
-        super().init_weights()
-        if self.pretrained:
-            self.load_clip_weights(
-                read_clip_weights(self.pretrained), self.pretrained)
-
-    def load_clip_weights(self, weights: Dict[str, Tensor],
-                          source: str = 'the CLIP weights') -> None:
-        """Loads the ``visual.*`` tensors of a whole-CLIP state dict; the
-        positional grid is resized once to ``input_resolution``."""
-        visual = clip_tower_weights(weights, 'visual', source)
-        pos = visual.get('positional_embedding')
-        if pos is not None and pos.shape != self.positional_embedding.shape:
-            grid = self.input_resolution // self.patch_size
-            pos = pos.float()
-            visual = dict(visual, positional_embedding=torch.cat(
-                [pos[:1], resize_grid_embedding(pos[1:], (grid, grid))]))
-        copy_weights(self, visual, self.clip_keys(), source)
-
-    def clip_keys(self) -> List[str]:
-        """Names of the tensors that come from CLIP's image tower."""
-        return [
-            k for k in self.state_dict()
-            if 'prompt' not in k and not k.startswith(('ln_layers',
-                                                       'proj_layers'))
-        ]
-
     def _prompts(self, embeddings: Tensor, batch: int) -> Tensor:
         prompts = self.prompt_proj(embeddings).expand(batch, -1, -1)
         return self.prompt_dropout(prompts)
 
-    def _patches(self, img: Tensor) -> Tuple[Tensor, Tuple[int, int]]:
-        """``conv1`` (kernel = stride = patch size, no bias) as one matrix
-        product over the non-overlapping patches: the same sums, without a
-        convolution algorithm to pick (a GPU's took 5 ms for 64 windows in
-        bfloat16). Pixels past the last whole patch are dropped, as the
-        convolution drops them. Returns ``(B, h*w, D)`` tokens and ``(h,
-        w)``."""
-        p = self.patch_size
-        batch, channels = img.shape[:2]
-        h, w = img.shape[2] // p, img.shape[3] // p
-        patches = img[:, :, :h * p, :w * p].reshape(batch, channels, h, p, w,
-                                                     p)
-        patches = patches.permute(0, 2, 4, 1, 3, 5).reshape(batch, h * w, -1)
-        weight = autocast_param(self.conv1.weight, patches).flatten(1)
-        return F.linear(patches, weight), (h, w)
-
-    def _embed(self, img: Tensor) -> Tuple[Tensor, Tuple[int, int]]:
-        """Patch, class and positional embeddings, then ``ln_pre``."""
-        x, grid = self._patches(img)
-        pos = self.positional_embedding
-        # Kept for checkpoint compatibility: the class position adds the class
-        # embedding once more, so the class token is 2 * class_emb + pos[0].
-        pos = torch.cat([pos[:1] + self.class_embedding,
-                         resize_grid_embedding(pos[1:], grid)])
-        cls = self.class_embedding.expand(x.shape[0], 1, -1).to(x.dtype)
-        x = torch.cat([cls, x], dim=1) + pos.to(x.dtype)
-        return self.ln_pre(x), tuple(grid)
-
     def forward(self, img: Tensor) -> Tuple[Tuple[Tensor, ...], Tensor]:
         batch = img.shape[0]
-        x, (h, w) = self._embed(img)
+        x, (h, w) = self._embed(img, doubled_class_embedding=True)
         num_patches = h * w
         x = torch.cat(
             [x[:, :1],
