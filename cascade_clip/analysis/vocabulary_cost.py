@@ -99,7 +99,7 @@ def measure_vocabulary_cost(config: str,
     model = init_model(config, checkpoint, device, cfg_options)
     device = model.device
     names = list(model.class_names)
-    templates = model.prompt_templates
+    templates = model.embeddings.templates
     counts = list(class_counts or [len(names)])
     bad = [k for k in counts if not 2 <= k <= len(names)]
     if bad:

@@ -2,7 +2,9 @@
 
 Its checkpoints name some head tensors differently and carry tensors its
 forward pass never uses (decoder ``self_attn.*`` and ``norm1.*``, the loss's
-``empty_weight``); :func:`convert_official_state_dict` renames and drops them.
+``empty_weight``); :func:`convert_official_state_dict` renames and drops them,
+and :func:`convert_on_load` does so whenever such a checkpoint is loaded
+into a segmentor.
 """
 import os
 import os.path as osp
@@ -10,7 +12,8 @@ import re
 from typing import Dict, List, Optional, Tuple
 
 import torch
-from torch import Tensor
+from mmengine.logging import print_log
+from torch import Tensor, nn
 
 from .safe_globals import load_weights_only
 
@@ -160,3 +163,33 @@ def model_config_from_official(official: dict,
                 focal_weight=loss.get('mask_weight', 100.0),
                 dice_weight=loss.get('dice_weight', 1.0))),
         test_cfg=test_cfg)
+
+
+def convert_on_load(module: nn.Module, state_dict: dict, prefix: str,
+                    *args) -> None:
+    """A ``load_state_dict`` pre-hook (registered ``with_module``): a
+    checkpoint of the paper's implementation is converted in place (with
+    one log line saying what was dropped), and any key ``module`` does not
+    have, or lacks, is an error that names the keys."""
+    own = {k[len(prefix):]: k for k in state_dict if k.startswith(prefix)}
+    local = {key: state_dict[full] for key, full in own.items()}
+    if is_official_state_dict(local):
+        local, dropped = convert_official_state_dict(local)
+        print_log(
+            f'converted a checkpoint of the paper\'s implementation; '
+            f'dropped {len(dropped)} tensors it never uses '
+            '(decoder self_attn.*, norm1.*, loss empty_weight)',
+            logger='current')
+        for full in own.values():
+            del state_dict[full]
+        state_dict.update({prefix + k: v for k, v in local.items()})
+    expected = set(module.state_dict().keys())
+    unknown = sorted(set(local) - expected)
+    missing = sorted(expected - set(local))
+    if unknown or missing:
+        raise KeyError(
+            'the checkpoint does not fit this model: '
+            f'{len(unknown)} unknown keys {unknown[:10]}, '
+            f'{len(missing)} missing keys {missing[:10]}. Check that '
+            'the config matches the checkpoint (classes, prompt '
+            'tokens, stages).')

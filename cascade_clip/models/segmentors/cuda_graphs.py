@@ -9,7 +9,7 @@ copying the input into the captured buffer.
 from typing import Callable, Dict
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from ..layers import autocast_state
 
@@ -19,36 +19,53 @@ def _same(old: tuple, new: tuple) -> bool:
         a is b if isinstance(a, Tensor) else a == b for a, b in zip(old, new))
 
 
+def parameter_state(module: nn.Module) -> tuple:
+    """Where each parameter of ``module`` is and how often it was changed
+    in place: different after the weights move (``.to()``, loading into
+    new tensors) or are edited in place (a graph replays the kernels with
+    the storage, and the low-precision copies of frozen weights, that it
+    captured; see :func:`~cascade_clip.models.layers.frozen_cast`)."""
+    return tuple((p.data_ptr(), p._version) for p in module.parameters())
+
+
 class CUDAGraphCache:
-    """Captured CUDA graphs of ``fn(x) -> Tensor``.
+    """Captured CUDA graphs of ``fn(x) -> Tensor``, a function of the
+    parameters of ``module`` and of ``x``.
 
     ``fn`` may read, besides ``x``, only tensors that keep their storage
-    between calls (parameters updated in place, cached buffers). Each call
-    names what the graph depends on in ``guard``: tensors by identity (e.g.
-    the cached class embeddings), other values by equality (e.g. a
-    weight's ``data_ptr()``, which changes when the weights move); when one
-    of them changes, the graph is captured again.
+    between calls. The graph of an input shape is captured again when the
+    parameters move or change in place (:func:`parameter_state`) or when
+    a value of the call's ``guard`` changes: tensors compared by identity
+    (e.g. the cached class embeddings), other values by equality.
 
     Args:
         fn: The function to capture.
+        module: The module whose parameters ``fn`` reads.
         warmup: Eager calls on a side stream before capturing, as CUDA
             graphs require.
     """
 
-    def __init__(self, fn: Callable[[Tensor], Tensor], warmup: int = 2):
+    def __init__(self,
+                 fn: Callable[[Tensor], Tensor],
+                 module: nn.Module,
+                 warmup: int = 2):
         self.fn = fn
+        self.module = module
         self.warmup = warmup
         self.graphs: Dict[tuple, tuple] = {}
 
     def __deepcopy__(self, memo):
         # A copy of the model gets its own, empty cache.
         import copy
-        return CUDAGraphCache(copy.deepcopy(self.fn, memo), self.warmup)
+        return CUDAGraphCache(
+            copy.deepcopy(self.fn, memo), copy.deepcopy(self.module, memo),
+            self.warmup)
 
     def clear(self) -> None:
         self.graphs.clear()
 
-    def __call__(self, x: Tensor, guard: tuple) -> Tensor:
+    def __call__(self, x: Tensor, guard: tuple = ()) -> Tensor:
+        guard = tuple(guard) + parameter_state(self.module)
         enabled, dtype = autocast_state('cuda')
         key = (tuple(x.shape), x.dtype, x.device, enabled, dtype)
         entry = self.graphs.get(key)

@@ -1,44 +1,21 @@
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
-import torch.nn.functional as F
-from mmengine.logging import print_log
 from mmseg.models.segmentors import BaseSegmentor
 from mmseg.registry import MODELS
 from mmseg.utils import OptSampleList, SampleList, add_prefix
 from torch import Tensor
 
 from ...checkpoint.clip_weights import read_clip_weights
-from ...checkpoint.official import (convert_official_state_dict,
-                                    is_official_state_dict)
+from ...checkpoint.official import convert_on_load
 from ...structures import ZeroShotSplit, resolve_class_names
 from ..layers import resize_bilinear
+from ..text_embeddings import check_open_vocabulary, resolve_templates
+from .class_embeddings import ClassEmbeddings, check_shape
 from .cuda_graphs import CUDAGraphCache
 from .postprocess import scores_to_samples
-from ..text_embeddings import (check_open_vocabulary, encode_class_names,
-                               load_text_embeddings, resolve_templates)
-
-
-def sliding_windows(height: int, width: int, crop: Tuple[int, int],
-                    stride: Tuple[int, int]) -> List[Tuple[int, int, int, int]]:
-    """Windows ``(y1, y2, x1, x2)`` of at most ``crop`` covering an image.
-
-    Per axis ``n = max(L - crop + stride - 1, 0) // stride + 1`` windows;
-    window ``i`` starts at ``i * stride`` and is shifted back to end inside
-    the image; where the image is smaller than the crop, so is the window.
-    """
-
-    def starts(length, size, step):
-        count = max(length - size + step - 1, 0) // step + 1
-        spans = []
-        for i in range(count):
-            end = min(i * step + size, length)
-            spans.append((max(end - size, 0), end))
-        return spans
-
-    return [(y1, y2, x1, x2)
-            for y1, y2 in starts(height, crop[0], stride[0])
-            for x1, x2 in starts(width, crop[1], stride[1])]
+from .sliding_window import slide_scores
+from .zero_shot_labels import ZeroShotLabels
 
 
 @MODELS.register_module()
@@ -70,9 +47,8 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
 
     The class embeddings come from ``text_embeddings`` (a ``.npy`` file) or,
     without one, from the class names and ``prompt_templates`` through the
-    text encoder. Either way they are computed once, on first use, and
-    cached (not saved in checkpoints); :meth:`cache_class_embeddings` fills
-    the cache ahead, with placeholders for counting and timing.
+    text encoder, computed once and cached (see
+    :class:`~.class_embeddings.ClassEmbeddings`, ``self.embeddings``).
 
     Args:
         backbone: Image encoder config (e.g. ``CLIPVisionTransformer``).
@@ -127,29 +103,28 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
         self.backbone = MODELS.build(backbone)
         self.text_encoder = MODELS.build(text_encoder)
         self.decode_head = MODELS.build(decode_head)
-        self._cuda_graphs = CUDAGraphCache(self._encode_decode)
+        self.embeddings = ClassEmbeddings(prompt_templates, text_embeddings)
+        self._cuda_graphs = CUDAGraphCache(self._encode_decode, self)
         self.align_corners = False
         self.pretrained = pretrained
         self.train_cfg = train_cfg
         self.test_cfg = dict(test_cfg or dict(mode='whole'))
         self.self_training = self_training
         self.ignore_index = ignore_index
-        self.text_embeddings_file = text_embeddings
-        self.prompt_templates = resolve_templates(prompt_templates)
         if class_names is None and num_classes is None:
             raise ValueError('give the model `class_names` (or `num_classes` '
                              'with a `text_embeddings` file)')
         if class_names is None and text_embeddings is None:
             raise ValueError('without `class_names`, the class embeddings '
                              'need a `text_embeddings` .npy file')
-        self.register_buffer('class_embeddings', None, persistent=False)
-        # embeddings given to set_classes (kept when the cache is emptied)
-        self.register_buffer('_given_embeddings', None, persistent=False)
-        self._embeddings_source: Optional[str] = None
         self._use_split(
             ZeroShotSplit.build(class_names, num_classes, seen_classes,
                                 unseen_classes))
-        self._register_load_state_dict_pre_hook(self._before_load)
+        self._register_load_state_dict_pre_hook(
+            convert_on_load, with_module=True)
+        # new weights may embed the classes differently
+        self.register_load_state_dict_post_hook(
+            lambda module, keys: module.embeddings.reset())
 
     # ----------------------------------------------------------------- classes
     @property
@@ -174,33 +149,21 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
     def unseen_classes(self) -> List[int]:
         return list(self.zero_shot_split.unseen)
 
+    @property
+    def seen_mask(self) -> Tensor:
+        """``(num_classes,)``: which classes are seen."""
+        return self.label_map.seen_mask
+
     def _use_split(self, split: ZeroShotSplit) -> None:
         """Makes ``split`` the model's classes, with the label tables it
         needs, and empties the embedding cache."""
         if not split.seen and not self.self_training:
             raise ValueError('inductive training needs seen classes')
         self.zero_shot_split = split
-        num_classes = split.num_classes
-        self.out_channels = num_classes
-        device = self.device
-        seen_mask = torch.zeros(num_classes, dtype=torch.bool)
-        seen_mask[list(split.seen)] = True
-        # Inductive label map: seen class -> its position in `seen`, others
-        # (unseen, neither and the ignore index) -> ignore index.
-        table = max(num_classes, self.ignore_index) + 1
-        to_seen = torch.full((table, ), self.ignore_index, dtype=torch.long)
-        to_seen[list(split.seen)] = torch.arange(len(split.seen))
-        is_unseen = torch.zeros(table, dtype=torch.bool)
-        is_unseen[list(split.unseen)] = True
-        self.register_buffer('seen_mask', seen_mask.to(device), False)
-        self.register_buffer('_to_seen', to_seen.to(device), False)
-        self.register_buffer('_is_unseen', is_unseen.to(device), False)
-        self.register_buffer(
-            '_unseen_ids',
-            torch.tensor(split.unseen, dtype=torch.long, device=device),
-            False)
-        self._given_embeddings = None
-        self._reset_class_embeddings()
+        self.out_channels = split.num_classes
+        self.label_map = ZeroShotLabels(split, self.ignore_index).to(
+            self.device)
+        self.embeddings.give(None)
 
     def set_classes(self,
                     classes: Union[str, Sequence[str], Tensor],
@@ -223,18 +186,15 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
                 and changes no label.
             unseen_classes: Ids of the unseen classes (default: none).
         """
-        templates = (self.prompt_templates if prompt_templates is None else
+        embeddings = self.embeddings
+        templates = (embeddings.templates if prompt_templates is None else
                      resolve_templates(prompt_templates))
-        embeddings = None
+        given = None
         if isinstance(classes, Tensor):
-            embeddings, names = classes.detach().float(), None
-            dim = self.decode_head.embed_dims
-            count = len(embeddings) if embeddings.ndim else 0
-            if embeddings.ndim != 2 or embeddings.shape[1] != dim:
-                raise ValueError(
-                    f'the given embeddings have shape '
-                    f'{tuple(embeddings.shape)}; the model needs ({count}, '
-                    f'{dim}) (num_classes, embed_dims)')
+            given, names = classes.detach().float(), None
+            count = len(given) if given.ndim else 0
+            check_shape(given, (count, self.decode_head.embed_dims),
+                        'the given embeddings')
         else:
             names = resolve_class_names(classes)
             check_open_vocabulary(names)
@@ -244,102 +204,44 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
                              'every pixel is that class')
         split = ZeroShotSplit.build(names, count, seen_classes,
                                     unseen_classes or ())
-        if (embeddings is None and split == self.zero_shot_split
-                and templates == self.prompt_templates
-                and not self.text_embeddings_file
-                and self._given_embeddings is None):
+        if (given is None and split == self.zero_shot_split
+                and templates == embeddings.templates
+                and not embeddings.file and embeddings.given is None):
             return
-        self.prompt_templates = templates
-        self.text_embeddings_file = None
+        embeddings.templates = templates
+        embeddings.file = None
         self._use_split(split)
-        if embeddings is not None:
-            self._given_embeddings = embeddings.to(self.device)
-            self._reset_class_embeddings()
+        if given is not None:
+            embeddings.give(given.to(self.device))
 
     # ---------------------------------------------------------- text embeddings
-    def _check_embeddings(self, embeddings: Tensor, source: str) -> None:
-        dim = self.decode_head.embed_dims
-        if tuple(embeddings.shape) != (self.num_classes, dim):
-            raise ValueError(
-                f'{source} have shape {tuple(embeddings.shape)}; the model '
-                f'needs ({self.num_classes}, {dim}) (num_classes, embed_dims)')
-
-    def _reset_class_embeddings(self) -> None:
-        """Empties the cache (the text encoder's weights may have changed);
-        embeddings given to :meth:`set_classes` stay."""
-        self.class_embeddings = self._given_embeddings
-        self._embeddings_source = (None if self._given_embeddings is None
-                                   else 'given')
-
     @property
-    def text_encoder_trains(self) -> bool:
-        """Whether the text encoder has trainable parameters; then the class
-        embeddings are recomputed at every pass."""
-        return any(p.requires_grad for p in self.text_encoder.parameters())
+    def class_embeddings(self) -> Optional[Tensor]:
+        """The cached class embeddings (``None`` before the first use)."""
+        return self.embeddings.cache
 
-    def _embeds_every_pass(self) -> bool:
-        return (self.text_encoder_trains and not self.text_embeddings_file
-                and self._given_embeddings is None)
+    def _shape(self) -> Tuple[int, int]:
+        return self.num_classes, self.decode_head.embed_dims
 
     def compute_class_embeddings(self) -> Tensor:
         """Reads or computes the ``(num_classes, C)`` class embeddings."""
-        device = self.device
-        if self.text_embeddings_file:
-            return load_text_embeddings(self.text_embeddings_file,
-                                        self.num_classes,
-                                        self.decode_head.embed_dims).to(device)
-        # Cached for the whole run, so computed in full precision even when
-        # the first call happens under autocast.
-        with torch.set_grad_enabled(self.text_encoder_trains), \
-                torch.autocast(device.type, enabled=False):
-            embeddings = encode_class_names(self.text_encoder,
-                                            self.class_names,
-                                            self.prompt_templates)
-        self._check_embeddings(embeddings, 'the text encoder\'s embeddings')
-        return embeddings
+        return self.embeddings.compute(self.text_encoder, self.class_names,
+                                       self._shape())
 
     def get_class_embeddings(self) -> Tensor:
         """All classes' embeddings ``(num_classes, C)``, computed once and
         cached (recomputed every call only if the text encoder trains)."""
-        if self._embeds_every_pass():
-            return self.compute_class_embeddings()
-        if self.class_embeddings is None:
-            self.class_embeddings = self.compute_class_embeddings()
-            self._embeddings_source = ('file' if self.text_embeddings_file
-                                       else 'text encoder')
-        return self.class_embeddings
+        return self.embeddings.get(self.text_encoder, self.class_names,
+                                   self._shape())
 
     def cache_class_embeddings(self, placeholder: bool = False) -> str:
-        """Fills the class-embedding cache now instead of at the first pass.
-
-        Args:
-            placeholder: Cache random unit vectors of the right shape
-                instead of running the text encoder: for counting FLOPs and
-                timing, which depend only on the shape (the text encoder
-                over COCO-Stuff's 171 classes x 15 templates takes minutes
-                on a CPU). Embeddings from a file or given to
-                :meth:`set_classes` are used as they are.
-
-        Returns:
-            Where the cached embeddings come from: ``'given'``, ``'file'``,
-            ``'text encoder'`` or ``'placeholder'``; or ``'every pass'``
-            when the text encoder trains and nothing is cached.
-        """
-        if self._embeds_every_pass():
-            return 'every pass'
-        if (self.class_embeddings is None and placeholder
-                and not self.text_embeddings_file):
-            generator = torch.Generator().manual_seed(0)
-            embeddings = torch.randn(
-                self.num_classes,
-                self.decode_head.embed_dims,
-                generator=generator)
-            self.class_embeddings = F.normalize(embeddings, dim=-1).to(
-                self.device)
-            self._embeddings_source = 'placeholder'
-        with torch.no_grad():
-            self.get_class_embeddings()
-        return self._embeddings_source
+        """Fills the class-embedding cache now instead of at the first
+        pass; ``placeholder``: random unit vectors of the right shape
+        instead of the text encoder's (for counting FLOPs and timing, which
+        depend only on the shape). Returns where they come from, see
+        :meth:`~.class_embeddings.ClassEmbeddings.fill`."""
+        return self.embeddings.fill(self.text_encoder, self.class_names,
+                                    self._shape(), placeholder)
 
     def train_embeddings(self) -> Tensor:
         """The embeddings the head trains with: the seen classes'
@@ -349,35 +251,10 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
             return embeddings
         return embeddings[self.seen_classes]
 
-    # ------------------------------------------------------------------ labels
     def zero_shot_labels(self, labels: Tensor, pred_masks: Tensor) -> Tensor:
-        """Turns dataset labels ``(B, H, W)`` into the head's channels.
-
-        Inductive: a seen class becomes its position among the seen classes,
-        anything else the ignore index. Transductive: an unseen class's pixel
-        takes the unseen class that ``pred_masks`` (resized to the labels)
-        scores highest; seen classes and the ignore index stay.
-        """
-        labels = labels.long()
-        bad = (labels >= self.num_classes) & (labels != self.ignore_index)
-        if bad.any():
-            raise ValueError(
-                f'labels hold values {labels[bad].unique().tolist()}, which '
-                f'are neither classes of this {self.num_classes}-class model '
-                f'nor the ignore index {self.ignore_index}; check the '
-                'dataset\'s label files and reduce_zero_label')
-        if not self.self_training:
-            return self._to_seen[labels]
-        if not self.unseen_classes:
-            return labels
-        with torch.no_grad():
-            logits = F.interpolate(
-                pred_masks.detach()[:, self._unseen_ids],
-                size=labels.shape[-2:],
-                mode='bilinear',
-                align_corners=False)
-            pseudo = self._unseen_ids[logits.argmax(dim=1)]
-        return torch.where(self._is_unseen[labels], pseudo, labels)
+        """Dataset labels ``(B, H, W)`` as the head's channels (see
+        :class:`~.zero_shot_labels.ZeroShotLabels`)."""
+        return self.label_map(labels, pred_masks, self.self_training)
 
     # -------------------------------------------------------------------- modes
     def extract_feat(self, inputs: Tensor) -> Tuple[Tuple[Tensor, ...],
@@ -404,14 +281,11 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
         ``cuda_graph`` on a GPU, outside training."""
         if (self.test_cfg.get('cuda_graph') and inputs.is_cuda
                 and not self.training and not torch.is_grad_enabled()
-                and not self.text_encoder_trains):
-            # A new embedding cache, moved weights or frozen weights changed
-            # in place (whose low-precision copies a graph holds, see
-            # layers.frozen_cast) mean a new capture.
-            guard = (self.get_class_embeddings(), self.seen_mask,
-                     self.backbone.conv1.weight.data_ptr(),
-                     sum(p._version for p in self.backbone.parameters()))
-            return self._cuda_graphs(inputs, guard)
+                and not self.embeddings.every_pass(self.text_encoder)):
+            # captured again for a new embedding cache or seen mask (or
+            # moved or edited weights, see cuda_graphs.parameter_state)
+            return self._cuda_graphs(
+                inputs, (self.get_class_embeddings(), self.seen_mask))
         return self._encode_decode(inputs)
 
     def _encode_decode(self, inputs: Tensor) -> Tensor:
@@ -426,23 +300,10 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
         """Scores from overlapping windows, averaged where they overlap; the
         windows of all images run through the model in batches of
         ``test_cfg['windows_per_batch']`` crops (default: all at once)."""
-        crop = tuple(self.test_cfg['crop_size'])
-        stride = tuple(self.test_cfg['stride'])
-        batch, _, height, width = inputs.shape
-        windows = sliding_windows(height, width, crop, stride)
-        limit = self.test_cfg.get('windows_per_batch')
-        per_batch = max(1, limit // batch) if limit else len(windows)
-        scores = inputs.new_zeros(batch, self.num_classes, height, width)
-        counts = inputs.new_zeros(1, 1, height, width)
-        for first in range(0, len(windows), per_batch):
-            group = windows[first:first + per_batch]
-            crops = torch.cat(
-                [inputs[:, :, y1:y2, x1:x2] for y1, y2, x1, x2 in group])
-            group_scores = self.encode_decode(crops).split(batch)
-            for (y1, y2, x1, x2), window in zip(group, group_scores):
-                scores[:, :, y1:y2, x1:x2] += window
-                counts[:, :, y1:y2, x1:x2] += 1
-        return scores / counts
+        return slide_scores(self.encode_decode, inputs, self.num_classes,
+                            tuple(self.test_cfg['crop_size']),
+                            tuple(self.test_cfg['stride']),
+                            self.test_cfg.get('windows_per_batch'))
 
     def inference(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
         mode = self.test_cfg.get('mode', 'whole')
@@ -505,31 +366,4 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
             weights = read_clip_weights(self.pretrained)
             self.backbone.load_clip_weights(weights, self.pretrained)
             self.text_encoder.load_clip_weights(weights, self.pretrained)
-        self._reset_class_embeddings()
-
-    def _before_load(self, state_dict: dict, prefix: str, *args) -> None:
-        """Converts a checkpoint of the paper's implementation in place, and
-        rejects any key this model does not have or misses."""
-        own = {k[len(prefix):]: k for k in state_dict if k.startswith(prefix)}
-        local = {key: state_dict[full] for key, full in own.items()}
-        if is_official_state_dict(local):
-            local, dropped = convert_official_state_dict(local)
-            print_log(
-                f'converted a checkpoint of the paper\'s implementation; '
-                f'dropped {len(dropped)} tensors it never uses '
-                '(decoder self_attn.*, norm1.*, loss empty_weight)',
-                logger='current')
-            for full in own.values():
-                del state_dict[full]
-            state_dict.update({prefix + k: v for k, v in local.items()})
-        expected = set(self.state_dict().keys())
-        unknown = sorted(set(local) - expected)
-        missing = sorted(expected - set(local))
-        if unknown or missing:
-            raise KeyError(
-                'the checkpoint does not fit this model: '
-                f'{len(unknown)} unknown keys {unknown[:10]}, '
-                f'{len(missing)} missing keys {missing[:10]}. Check that '
-                'the config matches the checkpoint (classes, prompt '
-                'tokens, stages).')
-        self._reset_class_embeddings()
+        self.embeddings.reset()
