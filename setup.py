@@ -47,5 +47,9 @@ setup(
         'cascade_clip.synthetic': ['*.safetensors'],
     },
     install_requires=read_requirements(),
-    extras_require={'tests': ['pytest']},
+    extras_require={
+        'tests': ['pytest'],
+        # tools/web_demo.py; Playwright drives a browser in its tests
+        'demo': ['gradio>=6', 'playwright'],
+    },
 )
