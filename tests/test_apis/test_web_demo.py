@@ -437,8 +437,14 @@ def test_browser_bad_input_gets_a_message_and_serving_goes_on(
                               'image file'), message
     assert '\n' not in message and 'Traceback' not in page.content()
     _pick_example(page, EXAMPLE)
-    message = _segment(page, 'red cross, blue triangle, yellow cross',
-                       previous=message)
+    names = ['red cross', 'blue triangle', 'yellow cross']
+    message = _segment(page, ', '.join(names), previous=message)
     assert 'of 3 classes in shapes_example_0.png' in message, message
     page.wait_for_selector('#overlay img')
     assert 'blue triangle' in page.locator('#shares').inner_text()
+    image, truth = example_scene(EXAMPLE)
+    share = coloured_share(
+        _image_at(page, '#overlay img'), image,
+        truth == CLASSES.index('blue triangle') + 1,
+        class_palette(names)[1])
+    assert share >= FOUND, share
