@@ -26,7 +26,7 @@ from ..datasets.palettes import class_palette
 from ..models.segmentors import sliding_windows
 from ..models.text_embeddings import (TEMPLATES, check_open_vocabulary,
                                       resolve_templates)
-from ..structures import DATASET_CLASSES
+from ..structures import DATASET_CLASSES, ZeroShotSplit
 from ..utils.cli import error_line
 from ..utils.image_files import read_image
 from .inference import OpenVocabularySegmenter, save_segmentation
@@ -87,8 +87,10 @@ class DemoOutput:
             :func:`~.inference.save_segmentation`).
         files: The label mask (``<stem>_labels.png``, the class index per
             pixel) and the coloured mask (``<stem>_mask.png``).
-        table: ``[index, class, share in percent]`` per class, the largest
-            share first.
+        table: ``[index, class, share in percent, training]`` per class,
+            the largest share first; ``training`` is ``'seen'`` or
+            ``'unseen'`` for a class of the model's training (its masks
+            were, or were not, learned from) and empty for another.
         seconds: Time from the request to its pictures.
     """
     message: str
@@ -242,10 +244,21 @@ class WebDemo:
                  memory_budget: Optional[int] = None):
         self.segmenter = segmenter
         self.out_dir = out_dir
-        model = segmenter.model
-        names = list(class_names or model.class_names or [])
-        self.class_text = ', '.join(names)
-        self.default_templates = list(model.prompt_templates)
+        # The classes and templates of the training, from the config: the
+        # model's own change with every request.
+        model_cfg = segmenter.cfg.model
+        split = ZeroShotSplit.build(
+            model_cfg.get('class_names'), model_cfg.get('num_classes'),
+            model_cfg.get('seen_classes'), model_cfg.get('unseen_classes'))
+        trained = list(split.class_names or [])
+        self.training = {
+            name: 'unseen' if i in split.unseen else 'seen'
+            for i, name in enumerate(trained)
+        }
+        self.class_text = ', '.join(class_names or trained)
+        self.default_templates = resolve_templates(
+            model_cfg.get('prompt_templates')
+            or segmenter.model.prompt_templates)
         self.examples = list(examples)
         self.title = title
         self.description = description
@@ -386,8 +399,11 @@ class WebDemo:
                                  osp.join(folder, f'{stem}_labels.png'))
         shares = segmentation.shares
         order = sorted(range(len(names)), key=lambda i: -shares[names[i]])
-        table = [[i, names[i], round(100 * shares[names[i]], 2)]
-                 for i in order]
+        table = [[
+            i, names[i],
+            round(100 * shares[names[i]], 2),
+            self.training.get(names[i], '')
+        ] for i in order]
         present = [_short(names[i]) for i in order if shares[names[i]] > 0]
         found = ', '.join(present[:5]) + (', ...' if len(present) > 5 else '')
         message = (f'{len(present)} of {len(names)} classes in {name} '
@@ -484,8 +500,8 @@ def build_app(demo: WebDemo):
                     elem_id='overlay')
                 message = gr.Markdown(elem_id='message')
                 table = gr.Dataframe(
-                    headers=['index', 'class', 'share (%)'],
-                    datatype=['number', 'str', 'number'],
+                    headers=['index', 'class', 'share (%)', 'training'],
+                    datatype=['number', 'str', 'number', 'str'],
                     label='class shares',
                     interactive=False,
                     elem_id='shares')

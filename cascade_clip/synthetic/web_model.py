@@ -169,12 +169,12 @@ def describe_web_model(path: str = SHIPPED_MODEL) -> str:
     unseen = ', '.join(CLASSES[i] for i in UNSEEN)
     return (
         'A Cascade-CLIP trained for minutes on a CPU in a synthetic world '
-        f'of coloured shapes ({origin}). Of its 20 classes, 5 are '
-        f'**unseen** ({unseen}): it never saw a mask of them and names '
-        'them through their text embeddings. It knows no background (as '
-        'in the VOC-20 setting), so the background takes names of shapes: '
-        'judge it on the shapes. Pick an example or upload a scene of '
-        'shapes, and type class names.')
+        f'of coloured shapes ({origin}). Of its 20 classes, 5 are unseen '
+        f'({unseen}): it never saw a mask of them and names them through '
+        'their text embeddings (the table says which). It knows no '
+        'background (as in the VOC-20 setting), so the background takes '
+        'names of shapes: judge it on the shapes. Pick an example or '
+        'upload a scene of shapes, and type class names.')
 
 
 # The page's example scenes: (seed, classes), each with two unseen shapes

@@ -87,8 +87,13 @@ def test_a_scene_is_segmented_and_drawn_as_infer_draws_it(
     assert f'of 20 classes in shapes_example_{EXAMPLE}.png (128x128): ' \
         in output.message
     assert '\n' not in output.message
-    # the table: every class once, the largest share first
+    # the table: every class once, the largest share first, and whether
+    # the model learned its masks
     assert sorted(row[1] for row in output.table) == sorted(CLASSES)
+    assert {row[1] for row in output.table if row[3] == 'unseen'} == {
+        CLASSES[k] for k in UNSEEN
+    }
+    assert {row[3] for row in output.table} == {'seen', 'unseen'}
     shares = [row[2] for row in output.table]
     assert shares == sorted(shares, reverse=True)
     assert abs(sum(shares) - 100) < 0.1
@@ -167,9 +172,11 @@ def test_too_many_classes_for_the_limits_or_the_memory(
         'error: 30 classes on shapes_example_0.png (128x128 as the model '
         'sees it) need about 10 MiB for their scores, more than the 5 MiB '
         'this server allows: give fewer class names or a smaller image')
-    assert WebDemo(segmenter, str(tmp_path / 'c'),
-                   memory_budget=need).segment(example_file.image,
-                                               names).ok
+    output = WebDemo(segmenter, str(tmp_path / 'c'),
+                     memory_budget=need).segment(example_file.image, names)
+    assert output.ok
+    # classes the model was not trained on have no seen / unseen mark
+    assert {row[3] for row in output.table} == {''}
 
 
 def test_templates_and_class_text():
