@@ -43,9 +43,14 @@ setup(
     cmdclass={'build_py': BuildWithConfigs},
     package_data={
         'cascade_clip.structures': ['class_lists/*'],
-        # the tiny CLIP of the demo, made by tools/pretrain_tiny_clip.py
-        'cascade_clip.synthetic': ['*.safetensors'],
+        # the tiny CLIP of the demo, made by tools/pretrain_tiny_clip.py,
+        # and the web demo's shapes model, by tools/make_web_demo_model.py
+        'cascade_clip.synthetic': ['*.safetensors', '*.pth'],
     },
     install_requires=read_requirements(),
-    extras_require={'tests': ['pytest']},
+    extras_require={
+        'tests': ['pytest'],
+        # tools/web_demo.py; Playwright drives a browser in its tests
+        'demo': ['gradio>=6', 'playwright'],
+    },
 )

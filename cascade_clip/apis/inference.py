@@ -66,15 +66,21 @@ class OpenVocabularySegmenter:
         self.pipeline = Compose(steps)
 
     @torch.no_grad()
-    def __call__(self, image: Union[str, np.ndarray],
-                 class_names: Sequence[str]) -> Segmentation:
+    def __call__(self,
+                 image: Union[str, np.ndarray],
+                 class_names: Sequence[str],
+                 templates: Union[str, Sequence[str], None] = None
+                 ) -> Segmentation:
         """Segments an image (a path or an ``(H, W, 3)`` BGR array) into
-        ``class_names``."""
+        ``class_names``, with ``templates`` instead of the segmenter's
+        if given."""
         names = resolve_class_names(class_names)
         check_open_vocabulary(names)
         if isinstance(image, str):
             image = read_image(image)
-        self.model.set_classes(names, self.templates)
+        self.model.set_classes(
+            names, self.templates if templates is None else
+            resolve_templates(templates))
         data = self.pipeline(dict(img=image))
         [result] = self.model.test_step(pseudo_collate([data]))
         labels = result.pred_sem_seg.data[0].cpu().numpy()

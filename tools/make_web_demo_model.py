@@ -1,0 +1,43 @@
+"""Write the web demo's shapes model from a run of tools/demo.py.
+
+    python tools/demo.py --seed 0 --out work_dirs/demo
+    python tools/make_web_demo_model.py work_dirs/demo [--out FILE]
+
+Takes the run's inductive checkpoint (the latest work_dir/iter_N.pth) and
+its test metrics, and writes the model for inference only: its config and
+weights (float16 where that is exact, else float32), with where it came
+from and its mIoU(S) / mIoU(U) / hIoU. The default output is the file the
+package ships, which tools/web_demo.py opens without --checkpoint.
+"""
+from argparse import RawDescriptionHelpFormatter
+
+from cascade_clip.synthetic.web_model import SHIPPED_MODEL, export_web_model
+from cascade_clip.utils.cli import ToolParser, run_tool_main
+
+
+def main():
+    parser = ToolParser(
+        description=__doc__.splitlines()[0],
+        epilog=__doc__.split('\n\n', 1)[1],
+        formatter_class=RawDescriptionHelpFormatter)
+    parser.add_argument(
+        'demo_dir',
+        nargs='?',
+        default='work_dirs/demo',
+        help='the --out folder of tools/demo.py (default %(default)s)')
+    parser.add_argument(
+        '--out',
+        default=SHIPPED_MODEL,
+        help='output file (default: the shipped one, %(default)s)')
+    args = parser.parse_args()
+    info = export_web_model(args.demo_dir, args.out)
+    scores = ', '.join(f'{key} {value:.2f}'
+                       for key, value in info.metrics.items())
+    print(f'wrote {info.path} ({info.size / 2**20:.2f} MiB: '
+          f'{info.float16} tensors in float16, {info.float32} in float32)\n'
+          f'from {info.source} (iteration {info.iteration}, seed '
+          f'{info.seed}): {scores}')
+
+
+if __name__ == '__main__':
+    run_tool_main(main)
