@@ -22,11 +22,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..datasets.palettes import class_palette
 from ..models.segmentors import sliding_windows
 from ..models.text_embeddings import (TEMPLATES, check_open_vocabulary,
                                       resolve_templates)
-from ..structures import DATASET_CLASSES, ZeroShotSplit
+from ..structures import DATASET_CLASSES, ZeroShotSplit, class_palette
 from ..utils.cli import error_line
 from ..utils.image_files import read_image
 from .inference import OpenVocabularySegmenter, save_segmentation
@@ -258,7 +257,7 @@ class WebDemo:
         self.class_text = ', '.join(class_names or trained)
         self.default_templates = resolve_templates(
             model_cfg.get('prompt_templates')
-            or segmenter.model.prompt_templates)
+            or segmenter.model.embeddings.templates)
         self.examples = list(examples)
         self.title = title
         self.description = description

@@ -33,7 +33,7 @@ from cascade_clip.apis.inference import OpenVocabularySegmenter
 from cascade_clip.apis.web_demo import (NO_CLASSES, NO_IMAGE, WebDemo,
                                         parse_class_text, parse_template_text,
                                         score_memory_bytes, write_label_png)
-from cascade_clip.datasets.palettes import class_palette
+from cascade_clip.structures import class_palette
 from cascade_clip.synthetic.demo import SHAPES_CONFIG, world_options
 from cascade_clip.synthetic.web_model import (EXAMPLES, SHIPPED_MODEL,
                                               example_scene, export_web_model,
@@ -99,7 +99,7 @@ def test_a_scene_is_segmented_and_drawn_as_infer_draws_it(
     assert abs(sum(shares) - 100) < 0.1
     # the label mask holds the inferencer's labels, its palette the colours
     expected = segmenter(image[..., ::-1].copy(), list(CLASSES),
-                         segmenter.model.prompt_templates)
+                         segmenter.model.embeddings.templates)
     labels_png, mask_png = output.files
     labels = Image.open(labels_png)
     assert labels.mode == 'P'
