@@ -8,11 +8,13 @@ import sys
 import numpy as np
 import pytest
 import torch
+from conftest import REPO
 from matplotlib.colors import to_hex
 from matplotlib.lines import Line2D
 from mmengine.config import Config
 from mmseg.registry import MODELS
 from PIL import Image
+from tools_helpers import run_tool_here
 
 from cascade_clip.apis import visualize_predictions
 from cascade_clip.datasets import build_split_dataset
@@ -22,7 +24,6 @@ from cascade_clip.visualization import (SEEN_COLOUR, UNSEEN_COLOUR,
                                         legend_strip_height, plot_iou_chart,
                                         read_metrics)
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TINY = osp.join(REPO, 'configs', 'tiny',
                 'cascade-clip_tiny_1xb2-40_voc20-64x64_inductive.py')
 VOC_UNSEEN = {15, 16, 17, 18, 19}
@@ -282,7 +283,7 @@ def test_iou_chart_errors(tmp_path):
         plot_iou_chart(str(broken))
 
 
-def test_cli(tiny, tmp_path):
+def test_cli(tiny, tmp_path, monkeypatch):
     out = tmp_path / 'pictures'
     options = [f'{k}={v}' for k, v in tiny['options'].items()]
     run = subprocess.run(
@@ -298,11 +299,8 @@ def test_cli(tiny, tmp_path):
     assert run.stdout.strip().splitlines()[-1] == written
     assert osp.isfile(written)
 
-    sys.path.insert(0, osp.join(REPO, 'tools'))
-    try:
-        import visualize
-    finally:
-        sys.path.pop(0)
     path = write(tmp_path / 'm.json', metrics())
-    visualize.main(['iou-chart', path, '--out', str(tmp_path / 'c.png')])
+    assert run_tool_here(
+        ['visualize.py', 'iou-chart', path, '--out', tmp_path / 'c.png'],
+        tmp_path, monkeypatch) == 0
     assert osp.getsize(tmp_path / 'c.png') > 0

@@ -11,6 +11,7 @@ import torch
 from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import Runner
+from mmseg.registry import RUNNERS
 from torch import nn
 
 from ..checkpoint import check_checkpoint_file, resume_checkpoint
@@ -185,23 +186,28 @@ def test_config(config: str,
 
 def build_runner(cfg: Config, brief: bool = True,
                  tables: bool = True) -> Runner:
-    """mmengine's ``Runner`` for a config of :func:`train_config` or
-    :func:`test_config`.
+    """The runner of a config of :func:`train_config` or
+    :func:`test_config`: the config's ``runner_type`` if it names one (as
+    mmseg's tools honour it), else this project's
+    :class:`~cascade_clip.engine.console.BriefConsoleRunner`.
 
     Args:
         cfg: The run's config.
-        brief: A console a person can read (see
+        brief: Without a ``runner_type``: a console a person can read (see
             :mod:`cascade_clip.engine.console`): what runs, progress with
             ETA, evaluation tables; the full log, the config and the
             optimizer's parameter groups go to the work dir's files only.
-            ``False``: mmengine's console (everything).
-        tables: With ``brief``, show the evaluation tables (``False``: for
-            a caller that prints its own; they stay in the log file).
+            ``False``: mmengine's ``Runner`` and console (everything).
+        tables: With a brief console, show the evaluation tables
+            (``False``: for a caller that prints its own; they stay in the
+            log file).
     """
-    if not brief:
-        return Runner.from_cfg(cfg)
-    runner = BriefConsoleRunner.from_cfg(cfg)
-    runner.console.tables = tables
+    if cfg.get('runner_type'):
+        runner = RUNNERS.build(cfg)
+    else:
+        runner = (BriefConsoleRunner if brief else Runner).from_cfg(cfg)
+    if isinstance(runner, BriefConsoleRunner):
+        runner.console.tables = tables
     return runner
 
 

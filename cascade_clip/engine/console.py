@@ -19,6 +19,7 @@ from typing import Iterator, Optional
 
 from mmengine.hooks import Hook
 from mmengine.runner import BaseLoop, Runner
+from mmseg.registry import RUNNERS
 
 from ..checkpoint.safe_globals import checkpoint_globals
 from ..evaluation.zero_shot_metric import (PER_CLASS_TABLE_TITLES,
@@ -123,6 +124,7 @@ class _ConsoleHook(Hook):
                                          or runner.iter >= runner.max_iters)
 
 
+@RUNNERS.register_module()
 class BriefConsoleRunner(Runner):
     """mmengine's ``Runner`` with the brief console of this module; the log
     file (``<work_dir>/<timestamp>/<timestamp>.log``) keeps everything, and
