@@ -2,17 +2,14 @@ import glob
 import hashlib
 import os
 import os.path as osp
-import sys
 
 import pytest
-
-import cascade_clip  # noqa: F401  (registers the modules)
 from mmseg.utils import register_all_modules
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.join(REPO, 'tests'))
-register_all_modules(init_default_scope=True)
+import cascade_clip  # noqa: F401  (registers the modules)
 
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+register_all_modules(init_default_scope=True)
 
 # Recorded inputs, weights and outputs of the paper's implementation, and its
 # resolved recipe (tests/data/golden/README.md).

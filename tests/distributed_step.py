@@ -1,6 +1,6 @@
 """One training step of the tiny model, in one process or as one rank of a
-gloo group; for tests/test_distributed.py (a module, so that spawned
-processes can import it)."""
+gloo group; for tests/test_engine/test_distributed.py (a module, so that
+spawned processes can import it)."""
 import torch
 import torch.distributed as dist
 from mmengine.model import MMDistributedDataParallel
@@ -27,8 +27,7 @@ def build():
     torch.manual_seed(0)
     model = MODELS.build(cfg)
     optim_wrapper = build_optim_wrapper(
-        model,
-        dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.5)))
+        model, dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.5)))
     return model, optim_wrapper
 
 
@@ -36,8 +35,8 @@ def batch(indices):
     """Images and labels ``indices`` of a fixed random set, as the data
     loader hands them over."""
     generator = torch.Generator().manual_seed(1)
-    images = torch.randint(0, 256, (2, 3, *SIZE), dtype=torch.uint8,
-                           generator=generator)
+    images = torch.randint(
+        0, 256, (2, 3, *SIZE), dtype=torch.uint8, generator=generator)
     labels = torch.randint(0, 20, (2, *SIZE), generator=generator)
     labels[:, :8] = 255
     labels[1][labels[1] < 10] = 255  # the images differ in class count
@@ -62,7 +61,9 @@ def rank_step(rank: int, world_size: int, folder: str) -> None:
     else:
         torch.save(build()[0].state_dict(), f'{folder}/before.pth')
     dist.init_process_group(
-        'gloo', init_method=f'file://{folder}/init', rank=rank,
+        'gloo',
+        init_method=f'file://{folder}/init',
+        rank=rank,
         world_size=world_size)
     try:
         model, optim_wrapper = build()

@@ -15,7 +15,10 @@ class KillAfterIterHook(Hook):
     def __init__(self, iteration: int):
         self.iteration = iteration
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None):
         if runner.iter + 1 == self.iteration:
             os.kill(os.getpid(), signal.SIGKILL)
@@ -32,7 +35,10 @@ class KillSeedAfterIterHook(Hook):
         self.seed = seed
         self.iteration = iteration
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None):
         if runner.seed == self.seed and runner.iter + 1 == self.iteration:
             os.kill(os.getpid(), signal.SIGKILL)

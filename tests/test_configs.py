@@ -12,8 +12,9 @@ from mmseg.registry import DATASETS, METRICS, MODELS
 from cascade_clip.testing.datasets import CUSTOM_CLASSES
 
 CONFIGS = sorted(
-    path for path in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
-                               recursive=True) if '_base_' not in path)
+    path for path in glob.glob(
+        osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
+    if '_base_' not in path)
 
 
 def dataset_classes(dataset_cfg) -> tuple:
@@ -58,8 +59,7 @@ def test_every_config_builds_its_model(tmp_path):
             if not metric.class_split:  # one all-classes report
                 assert model.unseen_classes == [], (path, key)
                 split = ([], [])
-            assert metric.class_splits(model.class_names) == split, (path,
-                                                                     key)
+            assert metric.class_splits(model.class_names) == split, (path, key)
         built += 1
     assert built == len(CONFIGS)
 
@@ -82,10 +82,10 @@ PAPER = {
     'context':
     ('context', 'cascade-clip_vit-b16_4xb4-40k_context59-512x512_inductive.py',
      'cascade-clip_vit-b16_4xb4-20k_context59-512x512_transductive.py'),
-    'coco': (
-        'coco',
-        'cascade-clip_vit-b16_4xb4-80k_coco-stuff171-512x512_inductive.py',
-        'cascade-clip_vit-b16_4xb4-40k_coco-stuff171-512x512_transductive.py'),
+    'coco':
+    ('coco',
+     'cascade-clip_vit-b16_4xb4-80k_coco-stuff171-512x512_inductive.py',
+     'cascade-clip_vit-b16_4xb4-40k_coco-stuff171-512x512_transductive.py'),
 }
 
 
@@ -185,6 +185,5 @@ def test_custom_template_and_its_tiny_copy():
             assert dataset.type == 'CustomZeroShotDataset'
             assert (dataset.data_root, dataset.classes) == (root,
                                                             'classes.txt')
-    model = build_on_meta(
-        dict(cfg.model, class_names=list(CUSTOM_CLASSES)))
+    model = build_on_meta(dict(cfg.model, class_names=list(CUSTOM_CLASSES)))
     assert model.unseen_classes == [3, 5]

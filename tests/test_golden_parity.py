@@ -74,8 +74,7 @@ def test_pred_masks_and_scores(case):
     model.eval()
     with torch.no_grad():
         pred_masks = model(data['img'], mode='tensor')
-        scores = model.decode_head.predict_by_feat(pred_masks,
-                                                   model.seen_mask)
+        scores = model.decode_head.predict_by_feat(pred_masks, model.seen_mask)
     assert_maps_close(pred_masks, data['pred_masks'], 'pred_masks')
     assert_maps_close(scores, data['pred'], 'pred')
 

@@ -46,8 +46,8 @@ def imported_modules(path: str, module: str) -> list:
         if isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package[:len(package) - node.level + 1]
-                target = '.'.join(base + ([node.module] if node.module
-                                          else []))
+                target = '.'.join(base +
+                                  ([node.module] if node.module else []))
             else:
                 target = node.module or ''
             found.append((node.lineno, target))
@@ -86,8 +86,8 @@ def test_every_folder_has_a_floor():
     folders = {
         name[:-3] if name.endswith('.py') else name
         for name in os.listdir(PACKAGE)
-        if not name.startswith(('_', '.')) and name != 'configs'
-        and (name.endswith('.py') or osp.isdir(osp.join(PACKAGE, name)))
+        if not name.startswith(('_', '.')) and name != 'configs' and (
+            name.endswith('.py') or osp.isdir(osp.join(PACKAGE, name)))
     }
     assert folders - set(FLOORS) == set(), 'give the new folder a floor'
 

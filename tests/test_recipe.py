@@ -139,8 +139,8 @@ def paper_fields(setting: str) -> dict:
     fields['optimizer.lr'] = opt['lr']
     fields['optimizer.weight_decay'] = opt['weight_decay']
     fields['optimizer.grad_clip'] = r['grad_clip']
-    for name, (lr, decay) in paper_effective_options(
-            paper_trainable_names(), opt).items():
+    for name, (lr, decay) in paper_effective_options(paper_trainable_names(),
+                                                     opt).items():
         ours = our_name(name) or name
         fields[f'param.{ours}.lr'] = lr
         fields[f'param.{ours}.weight_decay'] = decay
@@ -178,17 +178,18 @@ def paper_fields(setting: str) -> dict:
     fields['train.flip'] = step(train, 'RandomFlip')['prob']
     distortion = step(train, 'PhotoMetricDistortion')
     fields['train.photometric'] = dict(
-        PAPER_PHOTOMETRIC,
-        **{k: v
-           for k, v in distortion.items() if k != 'type'})
+        PAPER_PHOTOMETRIC, **{
+            k: v
+            for k, v in distortion.items() if k != 'type'
+        })
     pad = step(train, 'Pad')
     fields['train.pad_size'] = tuple(pad['size'])
     fields['train.pad_val'] = pad['pad_val']
     fields['train.seg_pad_val'] = pad['seg_pad_val']
-    fields['train.order'] = tuple(
-        s['type'] for s in train
-        if s['type'] in ('Resize', 'RandomCrop', 'RandomFlip',
-                         'PhotoMetricDistortion'))
+    fields['train.order'] = tuple(s['type'] for s in train
+                                  if s['type'] in ('Resize', 'RandomCrop',
+                                                   'RandomFlip',
+                                                   'PhotoMetricDistortion'))
     data = r['train_data']
     dirs = data['ann_dir'] if isinstance(data['ann_dir'],
                                          list) else [data['ann_dir']]
@@ -236,8 +237,8 @@ def paper_fields(setting: str) -> dict:
     fields['head.layers'] = head['num_layers']
     fields['head.heads'] = head['num_heads']
     fields['head.img_size'] = head['img_size']
-    fields['head.stages'] = _stages_from_official(
-        head['use_stages'], len(backbone['out_indices']))
+    fields['head.stages'] = _stages_from_official(head['use_stages'],
+                                                  len(backbone['out_indices']))
     loss = head['loss_decode']
     fields['head.loss_weights'] = (loss['mask_weight'], loss['dice_weight'],
                                    loss['loss_weight'])
@@ -252,8 +253,7 @@ def paper_fields(setting: str) -> dict:
     if r['self_training']:
         # "starts each transductive run from the inductive checkpoint at
         # half the inductive schedule"
-        assert 'half the inductive schedule' in behaviour[
-            'transductive_start']
+        assert 'half the inductive schedule' in behaviour['transductive_start']
         sibling = setting.replace('transductive', 'inductive')
         fields['transductive_start'] = RECIPE['settings'][sibling][
             'max_iters'] // 2
@@ -361,8 +361,8 @@ def our_fields(setting: str) -> dict:
         'reduce_zero_label',
         init_default(DATASETS.get(test.type), 'reduce_zero_label'))
     fields['test.data'] = (test.data_prefix.img_path,
-                           test.data_prefix.seg_map_path,
-                           test.get('ann_file') or None)
+                           test.data_prefix.seg_map_path, test.get('ann_file')
+                           or None)
     test_cfg = model_cfg.test_cfg
     fields['test.mode'] = test_cfg.mode
     fields['test.crop'] = tuple(test_cfg.crop_size)
@@ -406,8 +406,8 @@ def our_fields(setting: str) -> dict:
 
 def our_train_fields(cfg) -> dict:
     dataset = cfg.train_dataloader.dataset
-    datasets = (dataset.datasets
-                if dataset.type == 'ConcatDataset' else [dataset])
+    datasets = (
+        dataset.datasets if dataset.type == 'ConcatDataset' else [dataset])
     [pipeline] = {json.dumps(d.pipeline, sort_keys=True) for d in datasets}
     train = json.loads(pipeline)
     fields = {}
@@ -430,8 +430,10 @@ def our_train_fields(cfg) -> dict:
         for k, v in dict({
             k: init_default(cls, k)
             for k in PAPER_PHOTOMETRIC
-        }, **{k: v
-              for k, v in distortion.items() if k != 'type'}).items()
+        }, **{
+            k: v
+            for k, v in distortion.items() if k != 'type'
+        }).items()
     }
     pre = cfg.model.data_preprocessor
     fields['train.pad_size'] = tuple(pre.size)
@@ -575,8 +577,8 @@ def model_at_step_zero():
     """The VOC inductive model at ViT-B/16 widths as our training starts:
     built from its config, then ``init_weights()`` as the Runner calls it
     (CLIP's weights are not loaded: they are not trained)."""
-    cfg = Config.fromfile(osp.join(REPO, 'configs',
-                                   SETTINGS['voc20_inductive']))
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs', SETTINGS['voc20_inductive']))
     with torch.random.fork_rng():
         torch.manual_seed(0)
         model = MODELS.build(dict(cfg.model, pretrained=None))
@@ -617,20 +619,22 @@ def test_decoder_layers_start_identical_and_decoders_differ(
         name = our_name(pattern.replace('*', '0'))
         if name is None:  # parts of the paper's layers that we drop
             continue
-        layers = [name.replace('.layers.0.', f'.layers.{i}.')
-                  for i in range(model.decode_head.num_layers)]
+        layers = [
+            name.replace('.layers.0.', f'.layers.{i}.')
+            for i in range(model.decode_head.num_layers)
+        ]
         for other in layers[1:]:
             assert torch.equal(state[layers[0]], state[other]), other
         checked += 1
     assert checked == 3 * 16  # 3 decoders x 16 tensors of ours per layer
     # the decoders are built apart: their (random) weights differ
-    q0, q1 = (state[f'decode_head.decoders.{i}.layers.0.cross_attn.q.weight']
-              for i in (0, 1))
+    q0, q1 = (
+        state[f'decode_head.decoders.{i}.layers.0.cross_attn.q.weight']
+        for i in (0, 1))
     assert not torch.equal(q0, q1)
 
 
-def test_init_weights_keeps_the_head_and_prompts_as_built(
-        model_at_step_zero):
+def test_init_weights_keeps_the_head_and_prompts_as_built(model_at_step_zero):
     """The Runner's ``init_weights`` call at step 0 must not re-initialise
     what the paper leaves at PyTorch's defaults."""
     model, built = model_at_step_zero
@@ -662,7 +666,8 @@ def test_no_stochastic_depth_in_training():
     cfg = tiny_model_config()
     backbone_cfg = dict(cfg['backbone'], prompt_dropout=0.0)
     backbone = MODELS.build(backbone_cfg).train()
-    images = torch.randn(8, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    images = torch.randn(
+        8, 3, 64, 64, generator=torch.Generator().manual_seed(0))
     first, first_global = backbone(images)
     second, second_global = backbone(images)
     for a, b in zip(first, second):

@@ -9,15 +9,26 @@ from conftest import REPO
 from mmengine.config import Config
 from mmseg.registry import MODELS
 
-from cascade_clip.testing import make_coco_stuff171, make_voc20, write_tiny_clip
+from cascade_clip.testing import (make_coco_stuff171, make_voc20,
+                                  write_tiny_clip)
 
 TINY = osp.join(REPO, 'configs', 'tiny')
-VOC_INDUCTIVE = osp.join(TINY, 'cascade-clip_tiny_1xb2-40_voc20-64x64_inductive.py')
+VOC_INDUCTIVE = osp.join(TINY,
+                         'cascade-clip_tiny_1xb2-40_voc20-64x64_inductive.py')
 VOC_TRANSDUCTIVE = osp.join(
     TINY, 'cascade-clip_tiny_1xb2-20_voc20-64x64_transductive.py')
 COCO_INDUCTIVE = osp.join(
     TINY, 'cascade-clip_tiny_1xb2-20_coco-stuff171-64x64_inductive.py')
-COCO_TO_VOC = osp.join(TINY, 'cascade-clip_tiny_coco-stuff171-to-voc20-64x64.py')
+COCO_TO_VOC = osp.join(TINY,
+                       'cascade-clip_tiny_coco-stuff171-to-voc20-64x64.py')
+
+# Pascal VOC's colours of its classes 1-20 (aeroplane ... tvmonitor), written
+# out rather than read from the palette under test.
+VOC_PALETTE = [[128, 0, 0], [0, 128, 0], [128, 128, 0], [0, 0, 128],
+               [128, 0, 128], [0, 128, 128], [128, 128, 128], [64, 0, 0],
+               [192, 0, 0], [64, 128, 0], [192, 128, 0], [64, 0, 128],
+               [192, 0, 128], [64, 128, 128], [192, 128, 128], [0, 64, 0],
+               [128, 64, 0], [0, 192, 0], [128, 192, 0], [0, 64, 128]]
 
 
 def make_workspace(root: str, coco: bool = False) -> str:
@@ -163,4 +174,3 @@ def snapshot(root) -> dict:
             stat = os.stat(path)
             files[path] = (stat.st_size, stat.st_mtime_ns, digest)
     return files
-

@@ -7,7 +7,7 @@ on the 15 seen classes' masks, evaluates it on all 20, and evaluates it
 again as a **control** with the 5 unseen classes' text embeddings replaced
 by random unit vectors: whatever the model finds of an unseen class beyond
 the control's score comes through the text side. ``tools/demo.py`` and the
-learning test (``tests/test_learning.py``) run it.
+learning test (``tests/test_synthetic/test_learning.py``) run it.
 """
 import json
 import os
@@ -19,6 +19,7 @@ from typing import Dict, List, Optional
 import numpy as np
 import torch
 import torch.nn.functional as F
+
 from ..apis import (init_model, segment_images, test_config, train_config,
                     visualize_predictions)
 from ..apis.experiment import run_test, run_train
@@ -63,7 +64,10 @@ class DemoResult:
     seconds: float = 0.0
 
 
-def world_options(data_root: str, clip: str, iters: int, seed: int,
+def world_options(data_root: str,
+                  clip: str,
+                  iters: int,
+                  seed: int,
                   lr: Optional[float] = None) -> dict:
     """``--cfg-options`` that point the shapes config at a written world,
     a CLIP file, a schedule of ``iters`` iterations and a seed."""
@@ -85,8 +89,9 @@ def world_options(data_root: str, clip: str, iters: int, seed: int,
     return options
 
 
-def control_embeddings(embeddings: torch.Tensor, unseen, seed: int = 0
-                       ) -> torch.Tensor:
+def control_embeddings(embeddings: torch.Tensor,
+                       unseen,
+                       seed: int = 0) -> torch.Tensor:
     """A copy of ``(K, C)`` class embeddings whose ``unseen`` rows are
     random unit vectors."""
     generator = torch.Generator().manual_seed(seed)
@@ -119,15 +124,15 @@ def format_results(result: DemoResult) -> str:
     names = [name for name, _ in SUMMARY_KEYS]
     lines = [
         f'{"":34}' + ''.join(f'{n:>9}' for n in names),
-        f'{"Cascade-CLIP":34}' + ''.join(
-            f'{cell(result.metrics.get(k)):>9}' for _, k in SUMMARY_KEYS),
-        f'{"control: random unseen embeddings":34}' + ''.join(
-            f'{cell(result.control.get(k)):>9}' for _, k in SUMMARY_KEYS),
+        f'{"Cascade-CLIP":34}' + ''.join(f'{cell(result.metrics.get(k)):>9}'
+                                         for _, k in SUMMARY_KEYS),
+        f'{"control: random unseen embeddings":34}' +
+        ''.join(f'{cell(result.control.get(k)):>9}' for _, k in SUMMARY_KEYS),
     ]
     if result.transductive:
-        lines.append(f'{"+ transductive self-training":34}' + ''.join(
-            f'{cell(result.transductive.get(k)):>9}'
-            for _, k in SUMMARY_KEYS))
+        lines.append(f'{"+ transductive self-training":34}' +
+                     ''.join(f'{cell(result.transductive.get(k)):>9}'
+                             for _, k in SUMMARY_KEYS))
     lines += [
         '',
         f'{"unseen class":34}{"IoU":>9}{"control":>9}',
@@ -176,10 +181,9 @@ def run_demo(out_dir: str = 'work_dirs/demo',
             f'tiny CLIP weights not found: {clip}. Make them with '
             '`python tools/pretrain_tiny_clip.py`.')
     data_root = write_shapes_voc(
-        osp.join(out_dir, 'data'), num_train, num_val,
-        showcase=num_pictures)
-    options = dict(world_options(data_root, clip, iters, seed, lr),
-                   **(cfg_options or {}))
+        osp.join(out_dir, 'data'), num_train, num_val, showcase=num_pictures)
+    options = dict(
+        world_options(data_root, clip, iters, seed, lr), **(cfg_options or {}))
     work_dir = osp.join(out_dir, 'work_dir')
     start = time.perf_counter()
     # The runs' evaluation tables go to their log files; the demo prints
@@ -190,8 +194,8 @@ def run_demo(out_dir: str = 'work_dirs/demo',
     seconds = time.perf_counter() - start
     checkpoint = osp.join(work_dir, f'iter_{iters}.pth')
     metrics = run_test(
-        test_config(config, checkpoint, work_dir=work_dir,
-                    cfg_options=options),
+        test_config(
+            config, checkpoint, work_dir=work_dir, cfg_options=options),
         tables=False)
 
     control_dir = osp.join(out_dir, 'control')
@@ -241,8 +245,8 @@ def _transductive(work_dir: str, checkpoint: str, options: dict):
     checkpoint = osp.join(work_dir,
                           f'iter_{options["train_cfg.max_iters"]}.pth')
     metrics = run_test(
-        test_config(config, checkpoint, work_dir=work_dir,
-                    cfg_options=options),
+        test_config(
+            config, checkpoint, work_dir=work_dir, cfg_options=options),
         tables=False)
     return dict(metrics), checkpoint
 
@@ -262,8 +266,8 @@ def _draw(result: DemoResult, checkpoint: str, config: str, options: dict,
         only_labelled=True)
     result.pictures = [p.path for p in pictures]
     metrics_json = osp.join(osp.dirname(checkpoint), 'zero_shot_metrics.json')
-    result.chart = plot_iou_chart(
-        metrics_json, osp.join(out_dir, 'iou_chart.png')).path
+    result.chart = plot_iou_chart(metrics_json,
+                                  osp.join(out_dir, 'iou_chart.png')).path
     [result.infer] = segment_images(
         pictures[0].img_path,
         checkpoint,

@@ -8,9 +8,9 @@ from cascade_clip.engine.console import BriefConsoleRunner
 
 def test_runner_type_is_honoured_with_ours_the_default(tmp_path):
     kinds = {}
-    for name, options in (('default', {}), ('mmengine', dict(
-            runner_type='Runner')), ('ours', dict(
-                runner_type='BriefConsoleRunner'))):
+    for name, options in (('default', {}), ('mmengine',
+                                            dict(runner_type='Runner')),
+                          ('ours', dict(runner_type='BriefConsoleRunner'))):
         cfg = train_config(
             VOC_INDUCTIVE,
             work_dir=str(tmp_path / name),
@@ -21,6 +21,8 @@ def test_runner_type_is_honoured_with_ours_the_default(tmp_path):
 
 
 def test_brief_false_gives_mmengines_runner(tmp_path):
-    cfg = train_config(VOC_INDUCTIVE, work_dir=str(tmp_path),
-                       cfg_options={'model.pretrained': None})
+    cfg = train_config(
+        VOC_INDUCTIVE,
+        work_dir=str(tmp_path),
+        cfg_options={'model.pretrained': None})
     assert type(build_runner(cfg, brief=False)) is Runner

@@ -53,8 +53,8 @@ EXAMPLE_UNSEEN = [
 FOUND = 0.8
 
 
-def coloured_share(overlay: np.ndarray, image: np.ndarray,
-                   shape: np.ndarray, colour: np.ndarray) -> float:
+def coloured_share(overlay: np.ndarray, image: np.ndarray, shape: np.ndarray,
+                   colour: np.ndarray) -> float:
     """Share of the ``shape`` pixels of an ``(H, W, 3)`` RGB overlay that
     show ``image`` blended with ``colour`` as the overlay blends it."""
     expected = blend(image, np.broadcast_to(colour, image.shape), 0.5)
@@ -90,9 +90,10 @@ def test_a_scene_is_segmented_and_drawn_as_infer_draws_it(
     # the table: every class once, the largest share first, and whether
     # the model learned its masks
     assert sorted(row[1] for row in output.table) == sorted(CLASSES)
-    assert {row[1] for row in output.table if row[3] == 'unseen'} == {
-        CLASSES[k] for k in UNSEEN
-    }
+    assert {row[1]
+            for row in output.table
+            if row[3] == 'unseen'} == {CLASSES[k]
+                                       for k in UNSEEN}
     assert {row[3] for row in output.table} == {'seen', 'unseen'}
     shares = [row[2] for row in output.table]
     assert shares == sorted(shares, reverse=True)
@@ -147,16 +148,16 @@ def test_bad_requests_get_one_line_and_the_next_one_works(
         assert '\n' not in output.message
         assert output.overlay is None and not output.files
         assert str(tmp_path) not in output.message
-    output = demo.segment(np.zeros((7, 30, 3), np.uint8), ALL_NAMES,
-                          image_name='strip.png')
+    output = demo.segment(
+        np.zeros((7, 30, 3), np.uint8), ALL_NAMES, image_name='strip.png')
     assert output.message == (
         'error: strip.png is 30x7 pixels as the model sees it; it needs at '
         'least 8 a side: give a larger image')
     assert demo.segment(example_file.image, ALL_NAMES).ok
 
 
-def test_too_many_classes_for_the_limits_or_the_memory(
-        segmenter, example_file, tmp_path):
+def test_too_many_classes_for_the_limits_or_the_memory(segmenter, example_file,
+                                                       tmp_path):
     names = ', '.join(f'thing {i}' for i in range(30))
     limited = WebDemo(segmenter, str(tmp_path / 'a'), max_classes=25)
     output = limited.segment(example_file.image, names)
@@ -172,8 +173,9 @@ def test_too_many_classes_for_the_limits_or_the_memory(
         'error: 30 classes on shapes_example_0.png (128x128 as the model '
         'sees it) need about 10 MiB for their scores, more than the 5 MiB '
         'this server allows: give fewer class names or a smaller image')
-    output = WebDemo(segmenter, str(tmp_path / 'c'),
-                     memory_budget=need).segment(example_file.image, names)
+    output = WebDemo(
+        segmenter, str(tmp_path / 'c'),
+        memory_budget=need).segment(example_file.image, names)
     assert output.ok
     # classes the model was not trained on have no seen / unseen mark
     assert {row[3] for row in output.table} == {''}
@@ -186,9 +188,8 @@ def test_templates_and_class_text():
     assert parse_class_text('/etc/hostname') == ['/etc/hostname']
     assert parse_template_text('', ['a {}']) == ['a {}']
     assert len(parse_template_text('multi', ['a {}'])) == 15
-    assert parse_template_text('a {}.\n\nthe {} here', []) == [
-        'a {}.', 'the {} here'
-    ]
+    assert parse_template_text('a {}.\n\nthe {} here',
+                               []) == ['a {}.', 'the {} here']
     model_cfg = dict(mode='whole')
     assert score_memory_bytes(model_cfg, 10, 20, 30) == 4 * 10 * 2 * 600
 
@@ -205,7 +206,9 @@ def test_importing_the_package_does_not_import_gradio():
             'cascade_clip.synthetic.web_model; '
             'print("gradio" in sys.modules)')
     result = subprocess.run([sys.executable, '-c', code],
-                            capture_output=True, text=True, check=True)
+                            capture_output=True,
+                            text=True,
+                            check=True)
     assert result.stdout.strip() == 'False'
 
 
@@ -234,22 +237,32 @@ def test_export_keeps_every_weight_exactly(tmp_path, monkeypatch, capsys):
         if state[key].is_floating_point():
             state[key] = state[key].half().float()
     torch.save(
-        dict(meta=dict(cfg=cfg.pretty_text, iter=7), state_dict=state,
-             optimizer=dict(state={})), str(run / 'iter_7.pth'))
+        dict(
+            meta=dict(cfg=cfg.pretty_text, iter=7),
+            state_dict=state,
+            optimizer=dict(state={})), str(run / 'iter_7.pth'))
     (run / 'zero_shot_metrics.json').write_text(
-        json.dumps(dict(summary=dict(mIoU_seen=1.5, mIoU_unseen=2.5,
-                                     hIoU=1.9, mIoU=1.7, aAcc=9.0))))
+        json.dumps(
+            dict(
+                summary=dict(
+                    mIoU_seen=1.5,
+                    mIoU_unseen=2.5,
+                    hIoU=1.9,
+                    mIoU=1.7,
+                    aAcc=9.0))))
     out = str(tmp_path / 'web.pth')
     code = run_tool_here(
-        ['make_web_demo_model.py', str(tmp_path / 'demo'), '--out', out],
-        str(tmp_path), monkeypatch)
+        ['make_web_demo_model.py',
+         str(tmp_path / 'demo'), '--out', out], str(tmp_path), monkeypatch)
     assert code == 0, capsys.readouterr().err
     printed = capsys.readouterr().out
     assert 'seed 3' in printed and 'mIoU_unseen 2.50' in printed
     saved = torch.load(out, weights_only=True)
     assert set(saved) == {'meta', 'state_dict'}
-    assert {t.dtype for t in saved['state_dict'].values()
-            if t.is_floating_point()} == {torch.float16, torch.float32}
+    assert {
+        t.dtype
+        for t in saved['state_dict'].values() if t.is_floating_point()
+    } == {torch.float16, torch.float32}
     loaded = init_model(None, out, 'cpu').state_dict()
     assert all(torch.equal(loaded[k], v) for k, v in state.items())
     stored = Config.fromstring(saved['meta']['cfg'], file_format='.py')
@@ -260,8 +273,8 @@ def test_export_keeps_every_weight_exactly(tmp_path, monkeypatch, capsys):
         source='tools/demo.py --seed 3 (inductive, 7 iterations)',
         iteration=7,
         seed=3,
-        metrics=dict(mIoU_seen=1.5, mIoU_unseen=2.5, hIoU=1.9, mIoU=1.7,
-                     aAcc=9.0))
+        metrics=dict(
+            mIoU_seen=1.5, mIoU_unseen=2.5, hIoU=1.9, mIoU=1.7, aAcc=9.0))
 
 
 def test_export_without_a_run_says_what_to_give(tmp_path):
@@ -270,8 +283,8 @@ def test_export_without_a_run_says_what_to_give(tmp_path):
 
 
 # -------------------------------------------------------- in a real browser
-REQUIRE_BROWSER = os.environ.get('CASCADE_REQUIRE_BROWSER', '0') not in (
-    '', '0')
+REQUIRE_BROWSER = os.environ.get('CASCADE_REQUIRE_BROWSER',
+                                 '0') not in ('', '0')
 CHROMIUM_ARGS = [
     '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update',
@@ -320,14 +333,15 @@ def server(tmp_path_factory):
         GRADIO_TEMP_DIR=str(root / 'gradio'),
         GRADIO_ANALYTICS_ENABLED='False')
     log = open(root / 'server.log', 'w+')
-    process = subprocess.Popen(
-        [sys.executable,
-         osp.join(REPO, 'tools', 'web_demo.py'), '--port',
-         str(port)],
-        cwd=str(root),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env)
+    process = subprocess.Popen([
+        sys.executable,
+        osp.join(REPO, 'tools', 'web_demo.py'), '--port',
+        str(port)
+    ],
+                               cwd=str(root),
+                               stdout=log,
+                               stderr=subprocess.STDOUT,
+                               env=env)
     start = time.perf_counter()
     try:
         while True:
@@ -382,8 +396,7 @@ def page(browser, server):
 def _pick_example(page, index: int) -> None:
     """Clicks an example row and waits until the image input holds it
     (Gradio fills the inputs after the click returns)."""
-    page.locator(
-        f'#examples [data-testid="dataset-cell-{index}-0"]').click()
+    page.locator(f'#examples [data-testid="dataset-cell-{index}-0"]').click()
     page.wait_for_function(
         'i => { const img = document.querySelector("#image img");'
         ' return img !== null && img.complete && img.naturalWidth > 0'
@@ -431,8 +444,7 @@ def test_browser_finds_an_unseen_shape(page, tmp_path):
         assert share >= FOUND, (name, share)
 
 
-def test_browser_bad_input_gets_a_message_and_serving_goes_on(
-        page, tmp_path):
+def test_browser_bad_input_gets_a_message_and_serving_goes_on(page, tmp_path):
     _pick_example(page, EXAMPLE)
     message = _segment(page, '')
     assert message == f'error: {NO_CLASSES}'

@@ -1,0 +1,178 @@
+"""tools/multi_seed.py: two seeds of the tiny VOC config, one killed during
+training and resumed by running the command again, then mean ± std checked
+against a hand computation from the per-seed reports; and combining reports
+of tools/test.py."""
+import json
+import os
+import os.path as osp
+import statistics
+import textwrap
+
+import pytest
+from tools_helpers import (VOC_INDUCTIVE, make_workspace, run_tool_here,
+                           tests_on_pythonpath)
+
+from cascade_clip.experiments.multi_seed import combine, format_table
+
+# 4 iterations, a checkpoint every 2, no validation (each seed is tested)
+OPTIONS = [
+    '--cfg-options', 'train_cfg.max_iters=4',
+    'default_hooks.checkpoint.interval=2', 'val_cfg=None',
+    'val_dataloader=None', 'val_evaluator=None'
+]
+KEYS = ('mIoU_seen', 'mIoU_unseen', 'hIoU', 'mIoU', 'aAcc')
+
+
+def killing_config(path: str) -> str:
+    """The tiny VOC config plus a hook that kills the seed-1 run after
+    iteration 3 (its last checkpoint: iteration 2)."""
+    with open(path, 'w') as f:
+        f.write(
+            textwrap.dedent(f"""\
+            _base_ = '{VOC_INDUCTIVE}'
+            custom_imports = dict(
+                imports=['cascade_clip', 'kill_hook'],
+                allow_failed_imports=False)
+            custom_hooks = [
+                dict(type='IterSeedHook'),
+                dict(type='PlainMessageHubHook'),
+                dict(type='KillSeedAfterIterHook', seed=1, iteration=3)
+            ]
+            """))
+    return path
+
+
+def mtimes(folder: str) -> dict:
+    return {
+        osp.join(d, f): os.stat(osp.join(d, f)).st_mtime_ns
+        for d, _, files in os.walk(folder)
+        for f in files
+    }
+
+
+@pytest.fixture
+def runs(tmp_path, monkeypatch, capfd):
+    """tools/multi_seed.py runs in this process (its training and test runs
+    are the real tools' own processes) twice: with seed 1 killed, then
+    again."""
+    root = make_workspace(str(tmp_path))
+    work = osp.join(root, 'work_dirs', 'seeds')
+    monkeypatch.setenv('OMP_NUM_THREADS', '1')  # see tools_helpers
+    monkeypatch.setenv('PYTHONUNBUFFERED', '1')
+    monkeypatch.setenv('PYTHONPATH', tests_on_pythonpath()['PYTHONPATH'])
+    code = run_tool_here([
+        'multi_seed.py',
+        killing_config(osp.join(root, 'killing.py')), '--seeds', '0', '1',
+        '--work-dir', work
+    ] + OPTIONS, root, monkeypatch)
+    killed = capfd.readouterr()
+    before = mtimes(osp.join(work, 'seed_0'))
+    interrupted = sorted(os.listdir(osp.join(work, 'seed_1')))
+    assert run_tool_here([
+        'multi_seed.py', VOC_INDUCTIVE, '--seeds', '0', '1', '--work-dir', work
+    ] + OPTIONS, root, monkeypatch) == 0
+    resumed = capfd.readouterr()
+    return dict(
+        work=work,
+        code=code,
+        killed=killed,
+        resumed=resumed,
+        before=before,
+        interrupted=interrupted)
+
+
+def test_a_killed_seed_resumes_and_a_finished_one_is_kept(runs):
+    """...and mean ± std agree with a hand computation from the per-seed
+    reports (one fixture run: each of its tool runs takes seconds)."""
+    work, killed, resumed = runs['work'], runs['killed'], runs['resumed']
+    assert runs['code'] != 0
+    assert 'seed 1: training failed' in killed.err
+    assert 'iter_2.pth' in runs['interrupted']
+    assert 'iter_4.pth' not in runs['interrupted']
+    log = resumed.out + resumed.err
+    assert 'seed 0: finished before' in log
+    assert 'seed 1: resuming the interrupted training' in log
+    assert 'resumed epoch: 0, iter: 2' in log
+    # nothing of seed 0 was written again
+    assert mtimes(osp.join(work, 'seed_0')) == runs['before']
+    for seed in (0, 1):
+        assert osp.isfile(osp.join(work, f'seed_{seed}', 'iter_4.pth'))
+    check_mean_and_std(runs)
+
+
+def check_mean_and_std(runs):
+    work = runs['work']
+    reports = []
+    for seed in (0, 1):
+        with open(
+                osp.join(work, f'seed_{seed}', 'test',
+                         'zero_shot_metrics.json')) as f:
+            reports.append(json.load(f))
+    with open(osp.join(work, 'multi_seed.json')) as f:
+        result = json.load(f)
+    assert 'sample standard deviation' in result['std']
+    for key in KEYS:
+        values = [r['summary'][key] for r in reports]
+        assert result['summary'][key]['values'] == values
+        assert result['summary'][key]['mean'] == pytest.approx(
+            (values[0] + values[1]) / 2, abs=1e-9)
+        # sample std of two values: |a - b| / sqrt(2)
+        assert result['summary'][key]['std'] == pytest.approx(
+            abs(values[0] - values[1]) / 2**0.5, abs=1e-9)
+    unseen = [c for c in result['per_class'] if c['split'] == 'unseen']
+    assert [c['name'] for c in unseen
+            ] == ['pottedplant', 'sheep', 'sofa', 'train', 'tvmonitor']
+    for c in unseen:
+        values = [r['per_class'][c['index']]['IoU'] for r in reports]
+        assert c['IoU']['mean'] == pytest.approx(statistics.fmean(values))
+        assert c['IoU']['std'] == pytest.approx(statistics.stdev(values))
+    table = open(osp.join(work, 'multi_seed.md')).read()
+    mean, std = (result['summary']['hIoU'][k] for k in ('mean', 'std'))
+    assert f'{mean:.2f} ± {std:.2f}' in table
+    assert '| seed 1 |' in table and 'ddof=1' in table
+    assert table.strip() in runs['resumed'].out
+
+
+def report(tmp_path, name, summary, ious, unseen=(2, )):
+    path = tmp_path / name / 'zero_shot_metrics.json'
+    path.parent.mkdir()
+    per_class = [
+        dict(
+            name=f'c{i}',
+            index=i,
+            split='unseen' if i in unseen else 'seen',
+            IoU=iou) for i, iou in enumerate(ious)
+    ]
+    path.write_text(
+        json.dumps(
+            dict(
+                summary=summary,
+                per_class=per_class,
+                unseen_classes=list(unseen))))
+    return str(path)
+
+
+def test_combining_test_reports(tmp_path, monkeypatch, capsys):
+    a = report(tmp_path, 'a', dict(mIoU=10.0, aAcc=50.0), [1.0, 2.0, 3.0])
+    b = report(tmp_path, 'b', dict(mIoU=20.0, aAcc=60.0), [1.0, None, 6.0])
+    c = report(tmp_path, 'c', dict(mIoU=60.0, aAcc=70.0), [1.0, 5.0, 0.0])
+    result = combine([a, osp.dirname(b), c], ['a', 'b', 'c'])
+    assert result['summary']['mIoU']['mean'] == pytest.approx(30.0)
+    # sample std: sqrt(((10-30)^2 + (20-30)^2 + (60-30)^2) / 2)
+    assert result['summary']['mIoU']['std'] == pytest.approx(700**0.5)
+    assert result['per_class'][1]['IoU'] == dict(
+        mean=3.5, std=pytest.approx(4.5**0.5), n=2, values=[2.0, None, 5.0])
+    single = combine([a])
+    assert single['summary']['aAcc'] == dict(
+        mean=50.0, std=None, n=1, values=[50.0])
+    assert '50.00 ± n/a' in format_table(single)
+    other = report(tmp_path, 'd', dict(mIoU=1.0), [1.0, 2.0])
+    with pytest.raises(ValueError, match='other classes'):
+        combine([a, other])
+
+    out = tmp_path / 'out'
+    assert run_tool_here(['multi_seed.py', '--combine', a, b, c, '--out', out],
+                         str(tmp_path), monkeypatch) == 0
+    assert '30.00 ± 26.46' in capsys.readouterr().out
+    assert json.loads((out / 'multi_seed.json').read_text())['summary'] == (
+        combine([a, b, c])['summary'])

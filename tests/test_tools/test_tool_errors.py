@@ -1,0 +1,216 @@
+"""The tools' own errors, each fed its bad input: one line ``error: ...``
+that says what to do, a non-zero exit, no file changed; ``--debug`` (or
+``CASCADE_CLIP_DEBUG=1``) shows the traceback."""
+import os.path as osp
+import re
+
+import pytest
+import torch
+from tools_helpers import VOC_INDUCTIVE, make_workspace, run_tools, snapshot
+
+from cascade_clip.apis import test_config as make_test_config
+from cascade_clip.apis import train_config
+from cascade_clip.utils.cli import parse_eval
+
+
+def test_missing_config_is_named(tmp_path):
+    missing = str(tmp_path / 'nope.py')
+    with pytest.raises(
+            FileNotFoundError, match='config file not found: .*'
+            'nope.py'):
+        train_config(missing)
+
+
+def test_missing_checkpoint_to_evaluate_is_named(tmp_path):
+    missing = str(tmp_path / 'iter_80000.pth')
+    with pytest.raises(FileNotFoundError, match='iter_80000.pth'):
+        make_test_config(VOC_INDUCTIVE, missing)
+
+
+def test_eval_accepts_only_miou():
+    parse_eval(['mIoU'])
+    parse_eval(None)
+    with pytest.raises(ValueError, match='--eval mDice'):
+        parse_eval(['mDice'])
+
+
+# --------------------------------------------------------- one-line errors
+def one_error_line(result) -> str:
+    """The tool's only line on stderr, which says ``error: ...``."""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith('error: '), (
+        result.stdout[-2000:] + result.stderr[-4000:])
+    return lines[0]
+
+
+CLIP = osp.join('clip_pretrain', 'tiny-clip.pt')
+# name: (tool and arguments, run in the workspace (else in an empty
+# folder), environment)
+BAD_INPUTS = {
+    'typo':
+    (['train.py', VOC_INDUCTIVE, '--cfg-options',
+      'train_cfg.max_iter=2'], True, None),
+    'no_equals':
+    (['train.py', VOC_INDUCTIVE, '--cfg-options',
+      'train_cfg.max_iters'], True, None),
+    'text': (['test.py', VOC_INDUCTIVE, 'notes.txt'], True, None),
+    'clip': (['test.py', VOC_INDUCTIVE, CLIP], True, None),
+    'benchmark':
+    (['benchmark.py', VOC_INDUCTIVE, 'notes.txt', '--device',
+      'cpu'], True, None),
+    'no_data': (['train.py', VOC_INDUCTIVE], False, None),
+    'amp': (['train.py', VOC_INDUCTIVE, '--amp'], False, None),
+    'debug': (['test.py', VOC_INDUCTIVE, 'notes.txt', '--debug'], True, None),
+    'resume': ([
+        'train.py', VOC_INDUCTIVE, '--resume', '--work-dir', 'run',
+        '--cfg-options', 'train_cfg.max_iters=2', 'train_cfg.val_interval=10',
+        'default_hooks.checkpoint.interval=2'
+    ], True, None),
+}
+
+
+@pytest.fixture(scope='module')
+def bad_runs(tmp_path_factory):
+    """Every run of :data:`BAD_INPUTS` through its tool, all at once, and
+    the files of the workspace before them."""
+    root = make_workspace(str(tmp_path_factory.mktemp('errors')))
+    empty = str(tmp_path_factory.mktemp('empty'))
+    with open(osp.join(root, 'notes.txt'), 'w') as f:
+        f.write('not a checkpoint\n')
+    before = snapshot(root)
+    results = run_tools([(args, root if here else empty) + ((env, ) if env else
+                                                            ())
+                         for args, here, env in BAD_INPUTS.values()],
+                        check=False)
+    return root, before, dict(zip(BAD_INPUTS, results))
+
+
+def test_known_errors_are_one_line_that_says_what_to_do(bad_runs):
+    """Bad options, bad files and missing data, each through the real
+    tool: one line ``error: ...`` naming the key, file or command, a
+    non-zero exit, no traceback and no file changed."""
+    root, before, runs = bad_runs
+    for name in ('typo', 'text', 'clip', 'no_data', 'benchmark'):
+        assert runs[name].returncode == 1, name
+    assert runs['no_equals'].returncode == 2
+    assert one_error_line(runs['typo']) == (
+        'error: --cfg-options train_cfg.max_iter: train_cfg builds '
+        'IterBasedTrainLoop, which takes no \'max_iter\'; did you mean '
+        'train_cfg.max_iters?')
+    assert runs['typo'].stdout == ''  # checked before anything is built
+    line = one_error_line(runs['no_equals'])
+    assert 'key=value' in line and "'train_cfg.max_iters'" in line
+    line = one_error_line(runs['text'])
+    assert 'notes.txt is a text file, not a checkpoint' in line
+    line = one_error_line(runs['clip'])
+    assert f'{CLIP} is a CLIP weight file' in line
+    assert 'pretrained=' in line and 'CHECKPOINT takes' in line
+    line = one_error_line(runs['benchmark'])
+    assert 'notes.txt is a text file, not a checkpoint' in line
+    for name in ('text', 'clip'):
+        assert 'weights_only' not in runs[name].stderr + runs[name].stdout
+    line = one_error_line(runs['no_data'])
+    assert 'data_root folder not found: data/tiny/VOCdevkit/VOC2012' in line
+    assert '`python tools/make_tiny_dataset.py voc20 data/tiny`' in line
+    assert 'data/README.md' not in line
+    after = snapshot(root)
+    # the resumed run's new folder aside, no file changed
+    assert {p: after[p] for p in before} == before
+
+
+@pytest.mark.skipif(
+    torch.cuda.is_available(),
+    reason='the error is for machines without a GPU')
+def test_amp_without_a_gpu_says_so(bad_runs):
+    amp = bad_runs[2]['amp']
+    assert amp.returncode == 1
+    assert one_error_line(amp) == (
+        'error: --amp needs a CUDA GPU; on the CPU train in float32 (leave '
+        '--amp out)')
+
+
+def test_debug_shows_the_traceback(bad_runs, monkeypatch):
+    debug = bad_runs[2]['debug']
+    assert debug.returncode == 1
+    assert 'Traceback (most recent call last)' in debug.stderr
+    assert 'NotACheckpointError' in debug.stderr
+    from cascade_clip.utils.cli import debug_requested
+    monkeypatch.delenv('CASCADE_CLIP_DEBUG', raising=False)
+    assert not debug_requested([])
+    assert debug_requested(['x', '--debug'])
+    for value, wanted in (('1', True), ('0', False), ('', False)):
+        monkeypatch.setenv('CASCADE_CLIP_DEBUG', value)
+        assert debug_requested([]) is wanted
+
+
+def test_resume_with_an_empty_work_dir_says_so(bad_runs):
+    root, _, runs = bad_runs
+    result = runs['resume']
+    assert result.returncode == 0, result.stderr[-3000:]
+    work = osp.join(root, 'run')
+    notes = [line for line in result.stdout.splitlines() if '--resume' in line]
+    assert len(notes) == 1
+    assert notes[0].endswith('--resume: no checkpoint in run to resume '
+                             'from; training starts from iteration 0')
+    assert 'Auto resumed' not in result.stdout
+    assert osp.isfile(osp.join(work, 'iter_2.pth'))
+
+
+def test_clip_weights_to_start_from_are_refused(bad_runs):
+    root = bad_runs[0]
+    from cascade_clip.checkpoint import NotACheckpointError
+    with pytest.raises(NotACheckpointError) as error:
+        train_config(VOC_INDUCTIVE, load_from=osp.join(root, CLIP))
+    assert 'is a CLIP weight file' in str(error.value)
+    assert '--load-from takes' in str(error.value)
+
+
+def test_cfg_option_keys_are_checked_against_the_config():
+    from cascade_clip.apis import load_config
+    cfg = load_config(
+        VOC_INDUCTIVE,
+        {
+            # settings the config leaves at their defaults may be added
+            'model.test_cfg.windows_per_batch': 1,
+            'test_dataloader.dataset.out_of_range_labels': 'ignore',
+            'train_dataloader.dataset.datasets.1.check_files': False,
+            'randomness': dict(seed=1),
+        })
+    assert cfg.model.test_cfg.windows_per_batch == 1
+    cases = {
+        'model.decode_hed.num_layers': 'did you mean model.decode_head?',
+        'model.backbone.widht': 'CLIPVisionTransformer, which takes no '
+        "'widht'; did you mean model.backbone.width?",
+        'train_dataloader.dataset.datasets.2.data_root':
+        'is a list of 2 items',
+        'model.test_cfg.strides': 'did you mean model.test_cfg.stride?',
+        'optim_wrapper.optimizer.learning_rate': 'AdamW, which takes no',
+    }
+    for key, message in cases.items():
+        with pytest.raises(ValueError, match=re.escape(message)):
+            load_config(VOC_INDUCTIVE, {key: 1})
+    # a new type's arguments are checked against the new type
+    load_config(
+        VOC_INDUCTIVE, {
+            'optim_wrapper.type': 'AmpOptimWrapper',
+            'optim_wrapper.loss_scale': 'dynamic'
+        })
+
+
+def test_no_gpu_error_is_one_line(tmp_path):
+    from cascade_clip.utils.cli import error_line
+    from cascade_clip.utils.device import NoGPUError, check_device
+    if not torch.cuda.is_available():
+        with pytest.raises(NoGPUError, match='no CUDA device'):
+            check_device('cuda')
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if count:
+        with pytest.raises(NoGPUError, match=f'there are {count}'):
+            check_device(f'cuda:{count}')
+    with pytest.raises(ValueError, match='not a device'):
+        check_device('gpu')
+    assert error_line(KeyError('a "b"\n c')) == 'a "b" c'
+    assert error_line(
+        FileNotFoundError(
+            'class `X` in a/b.py: class `Y` in c.py: missing file')) == (
+                'missing file')
