@@ -1,6 +1,5 @@
 import os.path as osp
 import shutil
-
 from setuptools import find_packages, setup
 from setuptools.command.build_py import build_py
 
@@ -49,7 +48,8 @@ setup(
     },
     install_requires=read_requirements(),
     extras_require={
-        'tests': ['pytest'],
+        # the linters at the versions the tree is clean under (test_lint.py)
+        'tests': ['pytest', 'flake8==7.5.0', 'isort==9.0.2', 'yapf==0.43.0'],
         # tools/web_demo.py; Playwright drives a browser in its tests
         'demo': ['gradio>=6', 'playwright'],
     },

@@ -17,8 +17,8 @@ _CUTOFF = 0.75
 
 
 def _registries() -> list:
-    from mmengine.registry import Registry
     import mmseg.registry
+    from mmengine.registry import Registry
     return [
         value for value in vars(mmseg.registry).values()
         if isinstance(value, Registry)
@@ -56,8 +56,9 @@ def accepted_arguments(target) -> Tuple[Set[str], bool]:
             parameters = inspect.signature(function).parameters.values()
         except (TypeError, ValueError):
             return names, True
-        names.update(p.name for p in parameters
-                     if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
+        names.update(
+            p.name for p in parameters
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
         if not any(p.kind == p.VAR_KEYWORD for p in parameters):
             return names - {'self'}, False
     return names - {'self'}, True

@@ -25,15 +25,13 @@ from cascade_clip.utils.cli import ToolParser, add_cfg_options, run_tool_main
 
 
 def parse_args():
-    parser = ToolParser(
-        description='Benchmark inference and training speed')
+    parser = ToolParser(description='Benchmark inference and training speed')
     parser.add_argument('config', help='config file path')
     parser.add_argument(
         'checkpoint', nargs='?', help='weights (default: random weights)')
     parser.add_argument(
         '--device', help='cpu or cuda[:N] (default: cuda where available)')
-    parser.add_argument(
-        '--amp', action='store_true', help='bfloat16 autocast')
+    parser.add_argument('--amp', action='store_true', help='bfloat16 autocast')
     parser.add_argument(
         '--warmup', type=int, default=100, help='untimed images first')
     parser.add_argument(

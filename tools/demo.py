@@ -33,24 +33,38 @@ def main():
         epilog=__doc__.split('\n\n', 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--out', default='work_dirs/demo', help='folder')
-    parser.add_argument('--iters', type=int, default=2000,
-                        help='training iterations (default %(default)s)')
-    parser.add_argument('--seed', type=int, default=0,
-                        help='training seed (default %(default)s)')
-    parser.add_argument('--lr', type=float,
-                        help='base learning rate (default: the config\'s)')
-    parser.add_argument('--num-train', type=int, default=2000,
-                        help='training scenes (default %(default)s)')
-    parser.add_argument('--num-val', type=int, default=200,
-                        help='validation scenes (default %(default)s)')
+    parser.add_argument(
+        '--iters',
+        type=int,
+        default=2000,
+        help='training iterations (default %(default)s)')
+    parser.add_argument(
+        '--seed',
+        type=int,
+        default=0,
+        help='training seed (default %(default)s)')
+    parser.add_argument(
+        '--lr', type=float, help='base learning rate (default: the config\'s)')
+    parser.add_argument(
+        '--num-train',
+        type=int,
+        default=2000,
+        help='training scenes (default %(default)s)')
+    parser.add_argument(
+        '--num-val',
+        type=int,
+        default=200,
+        help='validation scenes (default %(default)s)')
     parser.add_argument(
         '--transductive-iters',
         type=int,
         default=0,
         help='iterations of a transductive step after training (0: none)')
     parser.add_argument('--num-pictures', type=int, default=4)
-    parser.add_argument('--clip', default=SHIPPED_WEIGHTS,
-                        help='CLIP weights (default: the shipped tiny CLIP)')
+    parser.add_argument(
+        '--clip',
+        default=SHIPPED_WEIGHTS,
+        help='CLIP weights (default: the shipped tiny CLIP)')
     args = parser.parse_args()
     print(NOTICE, flush=True)
     result = run_demo(

@@ -36,8 +36,8 @@ def main():
     if templates not in TEMPLATES:
         with open(templates) as f:
             templates = [line.rstrip('\n') for line in f if line.strip()]
-    embeddings = generate_text_embeddings(
-        args.weights, classes, templates, args.out, args.heads, args.device)
+    embeddings = generate_text_embeddings(args.weights, classes, templates,
+                                          args.out, args.heads, args.device)
     print(f'wrote {args.out}: {embeddings.shape[0]} classes x '
           f'{embeddings.shape[1]}')
 

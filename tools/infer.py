@@ -65,8 +65,8 @@ def main():
     check_open_vocabulary(classes)
     plan = plan_inference(args.images, args.out)
     if plan.skipped:
-        shown = ', '.join(plan.skipped[:3]) + (
-            ', ...' if len(plan.skipped) > 3 else '')
+        shown = ', '.join(
+            plan.skipped[:3]) + (', ...' if len(plan.skipped) > 3 else '')
         print(f'left out {len(plan.skipped)} pictures this tool wrote into '
               f'the folder: {shown}')
     note = font_note(pick_font(classes))

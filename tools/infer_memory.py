@@ -21,10 +21,10 @@ INFER = osp.join(osp.dirname(osp.abspath(__file__)), 'infer.py')
 
 def main():
     parser = ToolParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--size', type=int, nargs=2, default=[3000, 4000],
-                        metavar=('H', 'W'))
-    parser.add_argument('--classes', type=int, nargs='+',
-                        default=[3, 171, 300])
+    parser.add_argument(
+        '--size', type=int, nargs=2, default=[3000, 4000], metavar=('H', 'W'))
+    parser.add_argument(
+        '--classes', type=int, nargs='+', default=[3, 171, 300])
     parser.add_argument('--checkpoint', help='default: random tiny model')
     parser.add_argument('--work-dir', help='default: a temporary folder')
     args = parser.parse_args()

@@ -1,7 +1,7 @@
 """Write a tiny random CLIP with OpenAI's key names, for tests and CPU runs.
 
     python tools/make_tiny_clip.py clip_pretrain/tiny-clip.pt
-                                   [--format torchscript|state_dict|safetensors]
+        [--format torchscript|state_dict|safetensors]
 
 Its sizes match the configs in configs/tiny/. Its weights are random: what a
 model trained from it does says nothing about Cascade-CLIP.

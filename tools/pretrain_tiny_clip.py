@@ -5,11 +5,11 @@
 Contrastive image-caption training (InfoNCE both ways, learned temperature)
 of this project's CLIP towers at tiny widths (image: 12 blocks, width 64,
 8-pixel patches; text: 2 blocks, width 32; joint space 32) on generated
-32x32 scenes of one coloured shape each, captioned with the names of ALL 20 classes of
-cascade_clip.synthetic.world ("a photo of a red circle"): like OpenAI's
-CLIP, it has seen the unseen classes' names, never their masks. A second
-InfoNCE term on the mean of the projected patch tokens aligns the patch
-tokens, which Cascade-CLIP's decoders read, with the text.
+32x32 scenes of one coloured shape each, captioned with the names of ALL 20
+classes of cascade_clip.synthetic.world ("a photo of a red circle"): like
+OpenAI's CLIP, it has seen the unseen classes' names, never their masks. A
+second InfoNCE term on the mean of the projected patch tokens aligns the
+patch tokens, which Cascade-CLIP's decoders read, with the text.
 
 Writes float16 .safetensors with OpenAI's key names, read by the same
 loader as ViT-B-16.pt (`pretrained=` in a config). The default output is
@@ -33,8 +33,11 @@ def main():
         '--out',
         default=SHIPPED_WEIGHTS,
         help='output .safetensors (default: the shipped file, %(default)s)')
-    parser.add_argument('--steps', type=int, default=2000,
-                        help='optimiser steps (default %(default)s)')
+    parser.add_argument(
+        '--steps',
+        type=int,
+        default=2000,
+        help='optimiser steps (default %(default)s)')
     parser.add_argument('--batch-size', type=int, default=128)
     parser.add_argument('--lr', type=float, default=1e-3)
     parser.add_argument('--seed', type=int, default=0)

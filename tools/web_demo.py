@@ -37,8 +37,10 @@ def parse_args():
         '--checkpoint', help='trained model (default: the shapes model)')
     parser.add_argument(
         '--config', help='config, for a checkpoint of the paper\'s code')
-    parser.add_argument('--host', default='127.0.0.1',
-                        help='address to serve on (default %(default)s)')
+    parser.add_argument(
+        '--host',
+        default='127.0.0.1',
+        help='address to serve on (default %(default)s)')
     parser.add_argument(
         '--port',
         type=int,
@@ -76,8 +78,8 @@ def main():
         fail(f'--max-memory-gb {args.max_memory_gb}: give a positive size')
 
     checkpoint = args.checkpoint or SHIPPED_MODEL
-    segmenter = OpenVocabularySegmenter(checkpoint, args.config,
-                                        device=args.device)
+    segmenter = OpenVocabularySegmenter(
+        checkpoint, args.config, device=args.device)
     classes = resolve_class_names(parse_class_list(args.classes)) \
         if args.classes else None
     with tempfile.TemporaryDirectory(prefix='cascade-clip-web-') as work:
@@ -95,15 +97,15 @@ def main():
             examples=examples,
             description=description,
             max_classes=args.max_classes or MAX_CLASSES,
-            memory_budget=None if args.max_memory_gb is None else int(
-                args.max_memory_gb * 2**30))
+            memory_budget=None
+            if args.max_memory_gb is None else int(args.max_memory_gb * 2**30))
         try:
             app, url = launch_app(demo, args.host, args.port)
         except OSError as err:
             if 'empty port' not in str(err):
                 raise
-            taken = (f'port {args.port} is' if args.port else
-                     'ports 7860-7959 are')
+            taken = (f'port {args.port} is'
+                     if args.port else 'ports 7860-7959 are')
             fail(f'{taken} in use on {args.host}: give another --port')
         print(f'serving {url} (Ctrl+C stops)', flush=True)
         # A termination signal stops it as Ctrl+C does: the server closes

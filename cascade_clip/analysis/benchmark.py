@@ -177,8 +177,7 @@ def throughput_speed(model: nn.Module,
     """
     device = next(model.parameters()).device
     generator = torch.Generator().manual_seed(0)
-    crops = torch.randn(windows, 3, *crop_size, generator=generator).to(
-        device)
+    crops = torch.randn(windows, 3, *crop_size, generator=generator).to(device)
     dtype = amp_dtype(device) if amp else torch.float32
     model.eval()
     _reset_peak(device)
@@ -205,8 +204,8 @@ def throughput_speed(model: nn.Module,
 def crop_size_of(cfg: Config) -> Tuple[int, int]:
     """The training crop: the data preprocessor's ``size`` or
     ``cfg.crop_size``."""
-    size = cfg.model.get('data_preprocessor', {}).get('size') or cfg.get(
-        'crop_size')
+    size = cfg.model.get('data_preprocessor',
+                         {}).get('size') or cfg.get('crop_size')
     if size is None:
         raise ValueError('the config gives no training crop size '
                          '(model.data_preprocessor.size or crop_size)')
@@ -268,7 +267,9 @@ def training_speed(model: nn.Module,
     elapsed = 0.0
     for i in range(warmup + iters):
         images = torch.randint(
-            0, 256, (batch_size, 3, *crop), dtype=torch.uint8,
+            0,
+            256, (batch_size, 3, *crop),
+            dtype=torch.uint8,
             generator=generator)
         labels = values[torch.randint(
             0, len(values), (batch_size, *crop), generator=generator)]
@@ -396,13 +397,14 @@ def benchmark(config: str,
             result['inference'] = inference_speed(model, image_size, warmup,
                                                   images, amp)
         if throughput_windows > 0:
-            result['throughput'] = throughput_speed(
-                model, throughput_windows, crop_size_of(model.cfg),
-                throughput_iters, min(5, throughput_iters), amp)
+            result['throughput'] = throughput_speed(model, throughput_windows,
+                                                    crop_size_of(model.cfg),
+                                                    throughput_iters,
+                                                    min(5,
+                                                        throughput_iters), amp)
         if train_iters > 0:
-            result['training'] = training_speed(model, model.cfg,
-                                                batch_size, train_iters,
-                                                train_warmup, amp)
+            result['training'] = training_speed(model, model.cfg, batch_size,
+                                                train_iters, train_warmup, amp)
     return result
 
 
@@ -446,8 +448,7 @@ def format_benchmark(result: Dict[str, Any]) -> str:
         ('config', result['config']),
         ('weights', result['checkpoint'] or 'random (timings do not depend '
          'on weights)'),
-        ('class embeddings', _EMBEDDINGS.get(result['class_embeddings'],
-                                             '-')),
+        ('class embeddings', _EMBEDDINGS.get(result['class_embeddings'], '-')),
         ('CPU', f'{machine["cpu"]} ({machine["cpu_cores"]} cores, '
          f'{machine["torch_threads"]} torch threads)'),
         ('GPU', machine['gpu'] or '-'),
@@ -462,12 +463,13 @@ def format_benchmark(result: Dict[str, Any]) -> str:
             ('windows per image', str(inference['windows_per_image'])),
             ('inference images', f'{inference["warmup_images"]} warm-up + '
              f'{inference["timed_images"]} timed'),
-            ('inference CUDA graphs', 'yes' if inference.get('cuda_graph')
-             else 'no'),
+            ('inference CUDA graphs',
+             'yes' if inference.get('cuda_graph') else 'no'),
             ('inference img/s', _fmt(inference['images_per_s'])),
-            ('inference ms/image', _fmt(
-                inference['seconds_per_image'] and
-                1000 * inference['seconds_per_image'], 1)),
+            ('inference ms/image',
+             _fmt(
+                 inference['seconds_per_image']
+                 and 1000 * inference['seconds_per_image'], 1)),
             ('inference peak memory',
              f'{inference["peak_memory_mib"]:.0f} MiB '
              f'({inference["peak_memory_kind"]})'),
@@ -494,12 +496,12 @@ def format_benchmark(result: Dict[str, Any]) -> str:
             ('training iterations', f'{training["warmup_iters"]} warm-up + '
              f'{training["timed_iters"]} timed'),
             ('training it/s', _fmt(training['iters_per_s'])),
-            ('training ms/step', _fmt(
-                training['seconds_per_iter'] and
-                1000 * training['seconds_per_iter'], 1)),
+            ('training ms/step',
+             _fmt(
+                 training['seconds_per_iter']
+                 and 1000 * training['seconds_per_iter'], 1)),
             ('training images/s', _fmt(training['images_per_s'], 1)),
-            ('training peak memory',
-             f'{training["peak_memory_mib"]:.0f} MiB '
+            ('training peak memory', f'{training["peak_memory_mib"]:.0f} MiB '
              f'({training["peak_memory_kind"]})'),
         ]
     else:

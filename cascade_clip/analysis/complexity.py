@@ -137,7 +137,10 @@ def count_flops(model: nn.Module,
             name: int(by_module.get(f'segmentor.{name}', 0))
             for name, _ in model.named_children()
         },
-        by_operator={op: int(n) for op, n in by_operator.items()},
+        by_operator={
+            op: int(n)
+            for op, n in by_operator.items()
+        },
         uncounted_ops=dict(uncounted),
         class_embeddings=embeddings)
 
@@ -246,11 +249,12 @@ def format_complexity(result: Dict[str, Any]) -> str:
     lines = [f'Model: {result["model"]}{source}', '']
     flops = result['flops']
     if flops is not None:
-        rows = [[name, f'{flops["by_module"][name]:,}',
-                 f'{flops["by_module"][name] / 1e9:.3f}']
-                for name in params['by_module']]
-        rows.append(['total', f'{flops["flops"]:,}',
-                     f'{flops["flops"] / 1e9:.3f}'])
+        rows = [[
+            name, f'{flops["by_module"][name]:,}',
+            f'{flops["by_module"][name] / 1e9:.3f}'
+        ] for name in params['by_module']]
+        rows.append(
+            ['total', f'{flops["flops"]:,}', f'{flops["flops"] / 1e9:.3f}'])
         rows += [[f'op: {op}', f'{count:,}', f'{count / 1e9:.3f}']
                  for op, count in sorted(flops['by_operator'].items())]
         lines += [
@@ -262,14 +266,16 @@ def format_complexity(result: Dict[str, Any]) -> str:
             '- scaled_dot_product_attention is counted by a custom handle '
             '(its q @ k^T and attn @ v).',
             '- Not counted (no fvcore handle; element-wise): ' + ', '.join(
-                sorted(op.replace('aten::', '')
-                       for op in flops['uncounted_ops'])), ''
+                sorted(
+                    op.replace('aten::', '')
+                    for op in flops['uncounted_ops'])), ''
         ]
     rows = [[name, f'{c["total"]:,}', f'{c["trainable"]:,}']
             for name, c in params['by_module'].items()]
     rows.append(['total', f'{params["total"]:,}', f'{params["trainable"]:,}'])
     lines += [
-        'Parameters', _table(['module', 'total', 'trainable'], rows),
+        'Parameters',
+        _table(['module', 'total', 'trainable'], rows),
         f'- Buffers (not parameters, not counted): {params["buffers"]:,} '
         'elements.'
     ]
@@ -292,8 +298,9 @@ def format_complexity(result: Dict[str, Any]) -> str:
                 f'{reported["total"]:,}', f'{reported["trainable"]:,}'
             ],
         ]
-        same = (paper['total'] == reported['total']
-                and paper['trainable'] == reported['trainable'])
+        same = (
+            paper['total'] == reported['total']
+            and paper['trainable'] == reported['trainable'])
         lines += [
             '', 'Reconciliation with the paper\'s counts',
             _table(['', 'total', 'trainable'], rows),
@@ -305,8 +312,7 @@ def format_complexity(result: Dict[str, Any]) -> str:
             f'from this model\'s widths: {unused["total"]:,}.',
             '- The paper\'s loss `empty_weight` is a buffer, not a parameter: '
             'it is in neither count.',
-            '- This config ' +
-            ('matches' if same else 'differs from') +
+            '- This config ' + ('matches' if same else 'differs from') +
             ' the paper\'s COCO-Stuff 171 model (the paper reports '
             f'{reported["total"] / 1e6:.1f}M total, '
             f'{reported["trainable"] / 1e6:.1f}M trainable).'

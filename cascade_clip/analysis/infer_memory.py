@@ -67,12 +67,12 @@ def peak_rss_mib(command: Sequence[str]) -> float:
     return int(kib) / 1024
 
 
-def infer_memory(infer_tool: str,
-                 classes: Sequence[int],
-                 size: Tuple[int, int] = (3000, 4000),
-                 checkpoint: Optional[str] = None,
-                 work_dir: Optional[str] = None
-                 ) -> Iterator[Tuple[int, float]]:
+def infer_memory(
+        infer_tool: str,
+        classes: Sequence[int],
+        size: Tuple[int, int] = (3000, 4000),
+        checkpoint: Optional[str] = None,
+        work_dir: Optional[str] = None) -> Iterator[Tuple[int, float]]:
     """Runs ``infer_tool`` (``tools/infer.py``) on one photo of ``size``
     once per count of ``classes`` (the first K names of ADE20K-847, one
     template, on the CPU) and yields ``(K, peak RSS in MiB)``.
@@ -98,5 +98,3 @@ def infer_memory(infer_tool: str,
             'cpu', '--out', out
         ]
         yield count, peak_rss_mib(command)
-
-

@@ -73,8 +73,7 @@ def measure_vocabulary_cost(config: str,
                             images: int = 3,
                             device: Optional[str] = None,
                             checkpoint: Optional[str] = None,
-                            cfg_options: Optional[dict] = None
-                            ) -> List[dict]:
+                            cfg_options: Optional[dict] = None) -> List[dict]:
     """Times the text embedding and the segmentation of random images for
     the first K of the config's classes, for each K.
 
@@ -134,8 +133,9 @@ def measure_vocabulary_cost(config: str,
                 start = time.perf_counter()
                 for _ in range(images):
                     model.test_step(
-                        dict(inputs=[image],
-                             data_samples=[_sample(image_size)]))
+                        dict(
+                            inputs=[image],
+                            data_samples=[_sample(image_size)]))
                 _sync(device)
                 seconds = (time.perf_counter() - start) / images
         results.append(

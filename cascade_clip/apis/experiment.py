@@ -54,8 +54,8 @@ def _metrics(evaluator) -> list:
 def _write_json_to(evaluator, work_dir: str) -> None:
     """Points the zero-shot metric(s) of an evaluator config at work_dir."""
     for metric in _metrics(evaluator):
-        if metric.get('type') == 'ZeroShotIoUMetric' and not metric.get(
-                'json_dir'):
+        if metric.get(
+                'type') == 'ZeroShotIoUMetric' and not metric.get('json_dir'):
             metric['json_dir'] = work_dir
 
 
@@ -184,7 +184,8 @@ def test_config(config: str,
     return cfg
 
 
-def build_runner(cfg: Config, brief: bool = True,
+def build_runner(cfg: Config,
+                 brief: bool = True,
                  tables: bool = True) -> Runner:
     """The runner of a config of :func:`train_config` or
     :func:`test_config`: the config's ``runner_type`` if it names one (as
@@ -211,7 +212,8 @@ def build_runner(cfg: Config, brief: bool = True,
     return runner
 
 
-def run_train(cfg: Config, brief: bool = True,
+def run_train(cfg: Config,
+              brief: bool = True,
               tables: bool = True) -> nn.Module:
     """Trains with a config of :func:`train_config` (console: see
     :func:`build_runner`); returns the trained model."""

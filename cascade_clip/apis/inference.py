@@ -66,11 +66,11 @@ class OpenVocabularySegmenter:
         self.pipeline = Compose(steps)
 
     @torch.no_grad()
-    def __call__(self,
-                 image: Union[str, np.ndarray],
-                 class_names: Sequence[str],
-                 templates: Union[str, Sequence[str], None] = None
-                 ) -> Segmentation:
+    def __call__(
+            self,
+            image: Union[str, np.ndarray],
+            class_names: Sequence[str],
+            templates: Union[str, Sequence[str], None] = None) -> Segmentation:
         """Segments an image (a path or an ``(H, W, 3)`` BGR array) into
         ``class_names``, with ``templates`` instead of the segmenter's
         if given."""
@@ -79,8 +79,8 @@ class OpenVocabularySegmenter:
         if isinstance(image, str):
             image = read_image(image)
         self.model.set_classes(
-            names, self.templates if templates is None else
-            resolve_templates(templates))
+            names, self.templates
+            if templates is None else resolve_templates(templates))
         data = self.pipeline(dict(img=image))
         [result] = self.model.test_step(pseudo_collate([data]))
         labels = result.pred_sem_seg.data[0].cpu().numpy()
@@ -105,16 +105,16 @@ def save_segmentation(image: np.ndarray, segmentation: Segmentation,
                                colours, out_dir, stem)
 
 
-def iter_segment_images(path: str,
-                        checkpoint: str,
-                        class_names: Union[str, Sequence[str]],
-                        out_dir: str,
-                        templates: Union[str, Sequence[str]] = 'multi',
-                        config: Optional[str] = None,
-                        device: Optional[str] = None,
-                        overwrite: bool = True,
-                        plan: Optional[InferencePlan] = None
-                        ) -> Iterator[dict]:
+def iter_segment_images(
+        path: str,
+        checkpoint: str,
+        class_names: Union[str, Sequence[str]],
+        out_dir: str,
+        templates: Union[str, Sequence[str]] = 'multi',
+        config: Optional[str] = None,
+        device: Optional[str] = None,
+        overwrite: bool = True,
+        plan: Optional[InferencePlan] = None) -> Iterator[dict]:
     """:func:`segment_images`, one result at a time (as each image is
     done)."""
     names = resolve_class_names(class_names)
@@ -186,5 +186,5 @@ def segment_images(path: str,
             as ``path``, bad class names.
     """
     return list(
-        iter_segment_images(path, checkpoint, class_names, out_dir,
-                            templates, config, device, overwrite))
+        iter_segment_images(path, checkpoint, class_names, out_dir, templates,
+                            config, device, overwrite))

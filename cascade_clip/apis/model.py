@@ -75,7 +75,7 @@ def init_model(config: Union[str, Config, None],
     model = MODELS.build(model_cfg)
     if checkpoint is not None:
         with checkpoint_globals():
-            load_checkpoint(model, checkpoint, map_location='cpu',
-                            logger='silent')
+            load_checkpoint(
+                model, checkpoint, map_location='cpu', logger='silent')
     model.cfg = cfg
     return model.to(device).eval()

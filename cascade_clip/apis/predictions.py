@@ -44,17 +44,17 @@ def _class_ids(label: np.ndarray, ignore_index: int) -> List[int]:
     return [int(i) for i in np.unique(label) if i != ignore_index]
 
 
-def visualize_predictions(config: Union[str, Config],
-                          checkpoint: str,
-                          split: str = 'val',
-                          num: int = 8,
-                          out_dir: Optional[str] = None,
-                          cfg_options: Optional[dict] = None,
-                          device: Optional[str] = None,
-                          font_size: Optional[int] = None,
-                          min_side: Optional[int] = None,
-                          only_labelled: bool = False
-                          ) -> List[PredictionPicture]:
+def visualize_predictions(
+        config: Union[str, Config],
+        checkpoint: str,
+        split: str = 'val',
+        num: int = 8,
+        out_dir: Optional[str] = None,
+        cfg_options: Optional[dict] = None,
+        device: Optional[str] = None,
+        font_size: Optional[int] = None,
+        min_side: Optional[int] = None,
+        only_labelled: bool = False) -> List[PredictionPicture]:
     """Writes a picture of the model's prediction for each of the first
     ``num`` images of a split (see
     :func:`~cascade_clip.visualization.compose_picture`).
@@ -87,10 +87,11 @@ def visualize_predictions(config: Union[str, Config],
         raise ValueError(f'num must be at least 1, got {num}')
     cfg = load_config(config, cfg_options)
     if out_dir is None:
-        name = (osp.splitext(osp.basename(config))[0] if isinstance(
-            config, str) else 'config')
-        out_dir = osp.join(cfg.get('work_dir') or osp.join('work_dirs', name),
-                           f'vis_{split}')
+        name = (
+            osp.splitext(osp.basename(config))[0]
+            if isinstance(config, str) else 'config')
+        out_dir = osp.join(
+            cfg.get('work_dir') or osp.join('work_dirs', name), f'vis_{split}')
     dataset = build_split_dataset(cfg, split)
     class_names = list(dataset.metainfo['classes'])
     # the colours of tools/infer.py for the same classes
@@ -115,17 +116,16 @@ def visualize_predictions(config: Union[str, Config],
         else:
             gt = np.full(shape, model.ignore_index, np.uint8)
         if only_labelled:
-            pred = np.where(gt == model.ignore_index, model.ignore_index,
-                            pred)
+            pred = np.where(gt == model.ignore_index, model.ignore_index, pred)
         if min_side and min(shape) < min_side:
             factor = -(-min_side // min(shape))
-            image, gt, pred = (np.repeat(np.repeat(a, factor, 0), factor, 1)
-                               for a in (image, gt, pred))
-        canvas, entries = compose_picture(image, gt, pred, class_names,
-                                          palette, model.unseen_classes,
-                                          model.ignore_index, font_size,
-                                          'prediction (labelled pixels)'
-                                          if only_labelled else CAPTIONS[2])
+            image, gt, pred = (
+                np.repeat(np.repeat(a, factor, 0), factor, 1)
+                for a in (image, gt, pred))
+        canvas, entries = compose_picture(
+            image, gt, pred, class_names, palette, model.unseen_classes,
+            model.ignore_index, font_size,
+            'prediction (labelled pixels)' if only_labelled else CAPTIONS[2])
         stem = osp.splitext(osp.basename(img_path))[0]
         path = osp.join(out_dir, f'{index:04d}_{stem}.png')
         Image.fromarray(canvas).save(path)

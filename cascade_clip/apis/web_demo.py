@@ -145,8 +145,8 @@ def score_memory_bytes(test_cfg: dict, num_classes: int, height: int,
     if test_cfg.get('mode', 'whole') != 'slide':
         return 4 * num_classes * 2 * pixels
     crop = tuple(test_cfg['crop_size'])
-    windows = len(sliding_windows(height, width, crop,
-                                  tuple(test_cfg['stride'])))
+    windows = len(
+        sliding_windows(height, width, crop, tuple(test_cfg['stride'])))
     per_batch = min(windows, test_cfg.get('windows_per_batch') or windows)
     return 4 * num_classes * (pixels + 2 * per_batch * crop[0] * crop[1])
 
@@ -173,8 +173,9 @@ def is_out_of_memory(error: BaseException) -> bool:
     if isinstance(error, (MemoryError, torch.cuda.OutOfMemoryError)):
         return True
     text = str(error)
-    return isinstance(error, RuntimeError) and (
-        'out of memory' in text or "can't allocate memory" in text)
+    return isinstance(error,
+                      RuntimeError) and ('out of memory' in text
+                                         or "can't allocate memory" in text)
 
 
 def _gib(size: float) -> str:
@@ -182,8 +183,7 @@ def _gib(size: float) -> str:
         f'{size / 2**20:.0f} MiB'
 
 
-def write_label_png(labels: np.ndarray, colours: np.ndarray,
-                    path: str) -> str:
+def write_label_png(labels: np.ndarray, colours: np.ndarray, path: str) -> str:
     """Writes ``(H, W)`` class indices as a PNG whose pixel values are the
     indices: 8-bit with the classes' colours as its palette (a viewer shows
     the coloured mask) up to 256 classes, 16-bit grey beyond."""
@@ -334,8 +334,8 @@ class WebDemo:
             raise RequestError(f'{message}; give a JPEG, PNG or another '
                                'image file') from err
 
-    def _check(self, names: List[str], templates: List[str],
-               image: np.ndarray, name: str) -> None:
+    def _check(self, names: List[str], templates: List[str], image: np.ndarray,
+               name: str) -> None:
         if not names:
             raise RequestError(NO_CLASSES)
         try:
@@ -418,8 +418,7 @@ class WebDemo:
         self._requests += 1
         folder = osp.join(self.out_dir, f'{self._requests:06d}')
         os.makedirs(folder, exist_ok=True)
-        old = osp.join(self.out_dir,
-                       f'{self._requests - KEPT_RESULTS:06d}')
+        old = osp.join(self.out_dir, f'{self._requests - KEPT_RESULTS:06d}')
         if osp.isdir(old):
             shutil.rmtree(old, ignore_errors=True)
         return folder
@@ -436,7 +435,9 @@ def build_app(demo: WebDemo):
     """
     import gradio as gr
 
-    def run(image: Optional[dict], class_text: str, template_text: str,
+    def run(image: Optional[dict],
+            class_text: str,
+            template_text: str,
             progress=gr.Progress()):
         # The image arrives as Gradio's file record (the event does not
         # preprocess it), so that an unreadable file reaches read_image
@@ -444,21 +445,23 @@ def build_app(demo: WebDemo):
         path = image.get('path') if isinstance(image, dict) else None
         name = image.get('orig_name') if isinstance(image, dict) else None
         try:
-            output = demo.segment(path, class_text, template_text, name,
-                                  progress=lambda f, text: progress(
-                                      f, desc=text))
+            output = demo.segment(
+                path,
+                class_text,
+                template_text,
+                name,
+                progress=lambda f, text: progress(f, desc=text))
         except Exception:  # a bug: the log has it, the page a line
             logger.exception('the web demo failed on a request')
             output = DemoOutput(
                 message='error: the server failed on this request (its '
                 'log has the details); try again or another image')
-        return (output.overlay, output.message,
-                output.table or None, output.files or None)
+        return (output.overlay, output.message, output.table
+                or None, output.files or None)
 
     # Gradio's copies of uploads and results older than a day go, hourly.
     with gr.Blocks(
-            title=demo.title,
-            analytics_enabled=False,
+            title=demo.title, analytics_enabled=False,
             delete_cache=(3600, 86400)) as app:
         gr.Markdown(f'# {demo.title}\n\n{demo.description}')
         with gr.Row():
@@ -481,14 +484,13 @@ def build_app(demo: WebDemo):
                         '"single" / "multi"',
                         lines=2,
                         elem_id='templates')
-                button = gr.Button('Segment', variant='primary',
-                                   elem_id='segment')
+                button = gr.Button(
+                    'Segment', variant='primary', elem_id='segment')
                 if demo.examples:
-                    gr.Examples(
-                        [[e.image, e.class_names] for e in demo.examples],
-                        [image, classes],
-                        label='examples (click one, then Segment)',
-                        elem_id='examples')
+                    gr.Examples([[e.image, e.class_names]
+                                 for e in demo.examples], [image, classes],
+                                label='examples (click one, then Segment)',
+                                elem_id='examples')
             with gr.Column():
                 overlay = gr.Image(
                     label='segmentation (legend: classes by area)',
@@ -511,8 +513,7 @@ def build_app(demo: WebDemo):
                     interactive=False,
                     elem_id='downloads')
         button.click(
-            run, [image, classes, templates],
-            [overlay, message, table, files],
+            run, [image, classes, templates], [overlay, message, table, files],
             preprocess=False,
             concurrency_limit=1)
     return app

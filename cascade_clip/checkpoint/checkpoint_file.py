@@ -105,8 +105,9 @@ def check_checkpoint_file(path: str, option: str = 'the checkpoint') -> None:
         return
     is_zip = zipfile.is_zipfile(path)
     if is_zip and _is_torchscript_archive(path):
-        raise _clip_error(path, 'a TorchScript archive like OpenAI\'s '
-                          'ViT-B-16.pt', option)
+        raise _clip_error(
+            path, 'a TorchScript archive like OpenAI\'s '
+            'ViT-B-16.pt', option)
     try:
         loaded = load_weights_only(path, mmap=is_zip)
     except Exception as err:  # pickle, zip and torch errors alike

@@ -98,15 +98,16 @@ def read_clip_weights(path: str) -> Dict[str, Tensor]:
     return {k: v for k, v in weights.items() if k not in _NON_WEIGHT_KEYS}
 
 
-def clip_tower_weights(weights: Dict[str, Tensor], tower: str,
+def clip_tower_weights(weights: Dict[str, Tensor],
+                       tower: str,
                        source: str = 'the CLIP weights') -> Dict[str, Tensor]:
     """Picks one tower's tensors out of a whole-CLIP state dict.
 
     Args:
         weights: What :func:`read_clip_weights` returns.
-        tower: ``'visual'`` (keys ``visual.*``, prefix removed) or ``'text'``
-            (``transformer.*``, ``token_embedding.*``, ``positional_embedding``,
-            ``ln_final.*``, ``text_projection``).
+        tower: ``'visual'`` (keys ``visual.*``, prefix removed) or
+            ``'text'`` (``transformer.*``, ``token_embedding.*``,
+            ``positional_embedding``, ``ln_final.*``, ``text_projection``).
         source: Names the file in error messages.
     """
     if tower == 'visual':

@@ -24,13 +24,13 @@ _RENAMES = (
     (re.compile(r'^decode_head\.weights_s(\d+)$'),
      lambda m: f'decode_head.nga_weights.{int(m.group(1)) - 1}'),
     (re.compile(r'^decode_head\.cascade_decoders\.(\d+)\.layers\.(\d+)\.'
-                r'(multihead_attn|norm2|norm3)\.(.*)$'),
-     lambda m: (f'decode_head.decoders.{m.group(1)}.layers.{m.group(2)}.'
-                f'{_LAYER_PARTS[m.group(3)]}.{m.group(4)}')),
+                r'(multihead_attn|norm2|norm3)\.(.*)$'), lambda m:
+     (f'decode_head.decoders.{m.group(1)}.layers.{m.group(2)}.'
+      f'{_LAYER_PARTS[m.group(3)]}.{m.group(4)}')),
     (re.compile(r'^decode_head\.cascade_decoders\.(\d+)\.layers\.(\d+)\.'
-                r'(linear[12]\..*)$'),
-     lambda m: (f'decode_head.decoders.{m.group(1)}.layers.{m.group(2)}.'
-                f'{m.group(3)}')),
+                r'(linear[12]\..*)$'), lambda m:
+     (f'decode_head.decoders.{m.group(1)}.layers.{m.group(2)}.'
+      f'{m.group(3)}')),
 )
 _LAYER_PARTS = {
     'multihead_attn': 'cross_attn',
@@ -47,8 +47,7 @@ def is_official_state_dict(state_dict: Dict[str, Tensor]) -> bool:
 
 
 def convert_official_state_dict(
-        state_dict: Dict[str, Tensor]
-) -> Tuple[Dict[str, Tensor], List[str]]:
+        state_dict: Dict[str, Tensor]) -> Tuple[Dict[str, Tensor], List[str]]:
     """Renames the paper's keys to this project's and drops unused tensors.
 
     Returns:
@@ -95,8 +94,8 @@ def _stages_from_official(use_stages: int, num_maps: int) -> tuple:
         return ((num_maps, ), )
     if use_stages == num_maps and use_stages % 2 == 0:
         half = use_stages // 2
-        return (tuple(range(half)), tuple(range(half, use_stages)),
-                (num_maps, ))
+        return (tuple(range(half)), tuple(range(half,
+                                                use_stages)), (num_maps, ))
     raise ValueError(f'use_stages={use_stages} with {num_maps} intermediate '
                      'maps has no known stage layout')
 
@@ -152,8 +151,8 @@ def model_config_from_official(official: dict,
         decode_head=dict(
             type='CascadeHead',
             embed_dims=head['embed_dims'],
-            stages=_stages_from_official(head.get('use_stages', 1),
-                                         len(backbone['out_indices'])),
+            stages=_stages_from_official(
+                head.get('use_stages', 1), len(backbone['out_indices'])),
             num_layers=head['num_layers'],
             num_heads=head['num_heads'],
             img_size=head['img_size'],

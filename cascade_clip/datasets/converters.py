@@ -75,9 +75,9 @@ def _convert_ade_image(job: Tuple[str, str, str, str, int]) -> None:
         if shape is None:
             shutil.copyfile(image_path, image_out)
         else:
-            image.convert('RGB').resize(
-                (shape[1], shape[0]), Image.BILINEAR).save(
-                    image_out, quality=95)
+            image.convert('RGB').resize((shape[1], shape[0]),
+                                        Image.BILINEAR).save(
+                                            image_out, quality=95)
             labels = cv2.resize(
                 labels, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
     Image.fromarray(labels.astype(np.uint16)).save(label_out)
@@ -223,8 +223,8 @@ def _convert_mat(job: Tuple[str, str]) -> None:
     except Exception as error:
         raise ValueError(f'cannot read LabelMap from {mat_path}: '
                          f'{type(error).__name__}: {error}') from error
-    Image.fromarray(pascal_context_459_train_ids(label_map, mat_path)).save(
-        out_path)
+    Image.fromarray(pascal_context_459_train_ids(label_map,
+                                                 mat_path)).save(out_path)
 
 
 def _write_missing_splits(voc2010: str, stems: Sequence[str]) -> List[str]:
@@ -288,8 +288,12 @@ def convert_pascal_context_459(voc2010: str,
     if len(names) != len(PASCAL_CONTEXT_459_CLASSES):
         raise ValueError(f'{labels_txt} lists {len(names)} classes; the full '
                          'Pascal Context annotation has 459')
-    renamed = [(k + 1, theirs, ours) for k, (theirs, ours) in enumerate(
-        zip(names, PASCAL_CONTEXT_459_CLASSES)) if theirs != ours]
+    renamed = [
+        (k + 1, theirs, ours)
+        for k, (theirs,
+                ours) in enumerate(zip(names, PASCAL_CONTEXT_459_CLASSES))
+        if theirs != ours
+    ]
     if not osp.isdir(mat_dir):
         raise FileNotFoundError(f'folder of .mat files not found: {mat_dir}')
     stems = sorted(f[:-len('.mat')] for f in os.listdir(mat_dir)
@@ -297,8 +301,9 @@ def convert_pascal_context_459(voc2010: str,
     if not stems:
         raise FileNotFoundError(f'no .mat files in {mat_dir}')
     os.makedirs(out_dir, exist_ok=True)
-    _run(_convert_mat, [(osp.join(mat_dir, s + '.mat'),
-                         osp.join(out_dir, s + '.png')) for s in stems], nproc)
+    _run(_convert_mat,
+         [(osp.join(mat_dir, s + '.mat'), osp.join(out_dir, s + '.png'))
+          for s in stems], nproc)
     return dict(
         converted=len(stems),
         renamed=renamed,

@@ -12,7 +12,7 @@ from mmseg.datasets import ADE20KDataset, BaseSegDataset, PascalVOCDataset
 from mmseg.registry import DATASETS
 
 from ..structures.class_names import (ADE20K_150_CLASSES, ADE20K_847_CLASSES,
-                          PASCAL_CONTEXT_459_CLASSES)
+                                      PASCAL_CONTEXT_459_CLASSES)
 from .zero_shot_datasets import LayoutCheckMixin
 
 IGNORE_16BIT = 65535

@@ -193,8 +193,8 @@ def _list_values(values: np.ndarray) -> str:
     return f'{shown}' + (f' and {more} more' if more else '')
 
 
-def _valid_values(num_classes: int, ignore: int, reduce_zero_label: bool
-                  ) -> str:
+def _valid_values(num_classes: int, ignore: int,
+                  reduce_zero_label: bool) -> str:
     if reduce_zero_label:
         return (f'raw values 1 to {num_classes} are its {num_classes} '
                 f'classes, 0 and {ignore} are ignored')

@@ -23,7 +23,7 @@ from mmseg.registry import RUNNERS
 
 from ..checkpoint.safe_globals import checkpoint_globals
 from ..evaluation.zero_shot_metric import (PER_CLASS_TABLE_TITLES,
-                                          SUMMARY_TABLE_TITLE)
+                                           SUMMARY_TABLE_TITLE)
 
 # Messages of mmengine that say nothing a person needs while a run goes.
 FILE_ONLY_PREFIXES = (
@@ -67,8 +67,8 @@ class BriefConsole(logging.Filter):
         message = record.getMessage()
         if message.startswith(FILE_ONLY_PREFIXES):
             return False
-        if not self.tables and message.startswith(
-            (SUMMARY_TABLE_TITLE, ) + PER_CLASS_TABLE_TITLES):
+        if not self.tables and message.startswith((SUMMARY_TABLE_TITLE, ) +
+                                                  PER_CLASS_TABLE_TITLES):
             return False
         if not self.per_class_tables and message.startswith(
                 PER_CLASS_TABLE_TITLES):
@@ -98,8 +98,8 @@ def _classes_line(model, evaluator_cfg) -> Optional[str]:
     unseen = [names[i] for i in model.unseen_classes]
     seen = len(model.seen_classes)
     shown = ', '.join(unseen[:8]) + (', ...' if len(unseen) > 8 else '')
-    return (f'{len(names)} classes: {seen} seen, {len(unseen)} unseen'
-            + (f' ({shown})' if unseen else ''))
+    return (f'{len(names)} classes: {seen} seen, {len(unseen)} unseen' +
+            (f' ({shown})' if unseen else ''))
 
 
 class _ConsoleHook(Hook):
@@ -161,7 +161,8 @@ class BriefConsoleRunner(Runner):
         # first made, and mmengine warns that its arguments are ignored.
         with warnings.catch_warnings():
             warnings.filterwarnings(
-                'ignore', message='.*has been created, the method '
+                'ignore',
+                message='.*has been created, the method '
                 '`get_instance` should not accept')
             return super().build_visualizer(*args, **kwargs)
 
@@ -200,16 +201,16 @@ class BriefConsoleRunner(Runner):
         trainable, total = count_parameters(model)
         config_copy = osp.join(
             self.work_dir,
-            osp.basename(self.cfg.filename) if self.cfg.filename else
-            f'{self.timestamp}.py')
+            osp.basename(self.cfg.filename)
+            if self.cfg.filename else f'{self.timestamp}.py')
         lines = [
             f'{what}: {self.cfg.filename or "a config given as a dict"}',
             f'work dir: {self.work_dir}',
             f'full log: {self.logger.log_file}; full config: {config_copy}',
             f'device: {device}{processes}',
         ]
-        evaluator = self.cfg.get('test_evaluator' if what == 'testing' else
-                                 'val_evaluator')
+        evaluator = self.cfg.get('test_evaluator' if what ==
+                                 'testing' else 'val_evaluator')
         classes = _classes_line(model, evaluator)
         if classes:
             lines.append(classes)

@@ -60,23 +60,23 @@ class PlainMessageHubHook(Hook):
         if not hub:
             return
         buffers = {
-            key: dict(
+            key:
+            dict(
                 log_history=_plain(buffer._log_history),
                 count_history=_plain(buffer._count_history),
                 max_length=buffer.max_length)
             for key, buffer in hub['log_scalars'].items()
         }
         checkpoint['message_hub'] = dict(
-            hub,
-            log_scalars=buffers,
-            runtime_info=_plain(hub['runtime_info']))
+            hub, log_scalars=buffers, runtime_info=_plain(hub['runtime_info']))
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         hub = checkpoint.get('message_hub')
         if not hub:
             return
         hub['log_scalars'] = {
-            key: HistoryBuffer(**value) if isinstance(value, dict)
+            key:
+            HistoryBuffer(**value) if isinstance(value, dict)
             and set(value) == _BUFFER_KEYS else value
             for key, value in hub['log_scalars'].items()
         }

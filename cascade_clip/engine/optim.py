@@ -61,7 +61,8 @@ class GroupedOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     step count on the host.
     """
 
-    def __init__(self, optim_wrapper_cfg: dict,
+    def __init__(self,
+                 optim_wrapper_cfg: dict,
                  paramwise_cfg: Optional[dict] = None):
         optimizer = optim_wrapper_cfg.get('optimizer', {})
         self._choose_step = ('foreach' not in optimizer
@@ -112,5 +113,5 @@ def amp_optim_wrapper_options(device: torch.device) -> dict:
     return dict(
         type='AmpOptimWrapper',
         dtype=str(dtype).replace('torch.', ''),
-        loss_scale=(dict(enabled=False)
-                    if dtype == torch.bfloat16 else 'dynamic'))
+        loss_scale=(dict(
+            enabled=False) if dtype == torch.bfloat16 else 'dynamic'))

@@ -18,9 +18,9 @@ _TABLE_TITLES = (('seen', 'seen classes'), ('unseen', 'unseen classes'),
                  (None, 'classes in neither split'))
 ALL_CLASSES_TITLE = 'all classes'
 # How the tables' log messages begin: the per-class ones, the summary.
-PER_CLASS_TABLE_TITLES = tuple(
-    f'{title}:'
-    for title in [t for _, t in _TABLE_TITLES] + [ALL_CLASSES_TITLE])
+PER_CLASS_TABLE_TITLES = tuple(f'{title}:'
+                               for title in [t for _, t in _TABLE_TITLES] +
+                               [ALL_CLASSES_TITLE])
 SUMMARY_TABLE_TITLE = 'zero-shot summary:'
 
 
@@ -147,8 +147,7 @@ class ZeroShotIoUMetric(IoUMetric):
         self._dataset_meta = dataset_meta
 
     def class_splits(
-            self,
-            class_names: Sequence[str]) -> Tuple[List[int], List[int]]:
+            self, class_names: Sequence[str]) -> Tuple[List[int], List[int]]:
         """The seen and unseen class ids for a dataset whose classes are
         ``class_names``; both empty with ``class_split=False``.
 
@@ -253,8 +252,7 @@ class ZeroShotIoUMetric(IoUMetric):
             if key in metrics:
                 summary.add_column(column, [metrics[key]])
         print_log(
-            f'{SUMMARY_TABLE_TITLE}\n{summary.get_string()}',
-            logger='current')
+            f'{SUMMARY_TABLE_TITLE}\n{summary.get_string()}', logger='current')
 
 
 def write_json_atomic(path: str, payload: dict) -> None:

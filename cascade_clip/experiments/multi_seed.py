@@ -117,8 +117,9 @@ def run_seeds(config: str,
             log(f'seed {seed}: finished before ({seed_report(work_dir, seed)}'
                 '), not run again')
             continue
-        seed_options = ['--cfg-options', f'randomness.seed={seed}',
-                        *cfg_options]
+        seed_options = [
+            '--cfg-options', f'randomness.seed={seed}', *cfg_options
+        ]
         if state in ('new', 'interrupted'):
             resume = ['--resume'] if state == 'interrupted' else []
             log(f'seed {seed}: ' + ('resuming the interrupted training in '
@@ -232,16 +233,19 @@ def combine(reports: Sequence[str],
                 'unseen_classes'):
             raise ValueError(f'{path} reports other classes or another '
                              f'seen/unseen split than {reports[0]}')
-    keys = [k for k in first['summary']
-            if all(k in r['summary'] for r in loaded)]
+    keys = [
+        k for k in first['summary'] if all(k in r['summary'] for r in loaded)
+    ]
     return dict(
         std=STD_NOTE,
         runs=[
             dict(label=label, report=path, summary=r['summary'])
             for label, path, r in zip(labels, reports, loaded)
         ],
-        summary={k: _mean_std([r['summary'][k] for r in loaded])
-                 for k in keys},
+        summary={
+            k: _mean_std([r['summary'][k] for r in loaded])
+            for k in keys
+        },
         per_class=[
             dict(
                 index=c.get('index', i),
@@ -266,8 +270,10 @@ def format_table(result: dict) -> str:
     the per-class IoU of the unseen classes."""
     columns = [(title, key) for title, key in SUMMARY_COLUMNS
                if key in result['summary']]
-    lines = ['| run | ' + ' | '.join(t for t, _ in columns) + ' |',
-             '|---' * (len(columns) + 1) + '|']
+    lines = [
+        '| run | ' + ' | '.join(t for t, _ in columns) + ' |',
+        '|---' * (len(columns) + 1) + '|'
+    ]
     for run in result['runs']:
         lines.append(f'| {run["label"]} | ' + ' | '.join(
             _number(run['summary'][k]) for _, k in columns) + ' |')
@@ -282,9 +288,9 @@ def format_table(result: dict) -> str:
             '|---' * (len(labels) + 2) + '|'
         ]
         for c in unseen:
-            lines.append(f'| {c["name"]} | ' + ' | '.join(
-                _number(v) for v in c['IoU']['values']) +
-                f' | {_mean_pm_std(c["IoU"])} |')
+            lines.append(f'| {c["name"]} | ' +
+                         ' | '.join(_number(v) for v in c['IoU']['values']) +
+                         f' | {_mean_pm_std(c["IoU"])} |')
     lines += ['', f'{len(result["runs"])} runs; {STD_NOTE}.']
     return '\n'.join(lines)
 

@@ -9,7 +9,6 @@ from .zero_shot_split import (ZERO_SHOT_SPLITS, ClassRef, ZeroShotSplit,
 __all__ = [
     'DATASET_CLASSES', 'read_class_names', 'class_colours', 'class_palette',
     'dataset_palette', 'shapes20_palette', 'voc_palette', 'ZERO_SHOT_SPLITS',
-    'ClassRef',
-    'ZeroShotSplit', 'check_class_ids',
-    'resolve_class_names', 'seen_unseen'
+    'ClassRef', 'ZeroShotSplit', 'check_class_ids', 'resolve_class_names',
+    'seen_unseen'
 ]

@@ -47,8 +47,8 @@ def read_class_names(path: str) -> List[str]:
 
 def _read_ade20k_847() -> Tuple[Tuple[int, ...], Tuple[str, ...]]:
     ids, names = [], []
-    with open(osp.join(CLASS_LIST_DIR, 'ade20k_847.tsv'),
-              encoding='utf-8') as f:
+    with open(
+            osp.join(CLASS_LIST_DIR, 'ade20k_847.tsv'), encoding='utf-8') as f:
         for line in f:
             ade_id, name = line.rstrip('\n').split('\t')
             ids.append(int(ade_id))
@@ -59,8 +59,8 @@ def _read_ade20k_847() -> Tuple[Tuple[int, ...], Tuple[str, ...]]:
 ADE20K_847_IDS, ADE20K_847_CLASSES = _read_ade20k_847()
 PASCAL_CONTEXT_459_CLASSES = tuple(
     read_class_names(osp.join(CLASS_LIST_DIR, 'pascal_context_459.txt')))
-ADE20K_150_CLASSES = tuple(
-    name.strip() for name in ADE20KDataset.METAINFO['classes'])
+ADE20K_150_CLASSES = tuple(name.strip()
+                           for name in ADE20KDataset.METAINFO['classes'])
 VOC21_CLASSES = tuple(PascalVOCDataset.METAINFO['classes'])
 VOC20_CLASSES = VOC21_CLASSES[1:]
 CONTEXT59_CLASSES = tuple(PascalContextDataset59.METAINFO['classes'])
@@ -74,8 +74,8 @@ SHAPES20_CLASSES = tuple(f'{colour} {shape}' for colour in SHAPES20_COLOURS
                          for shape in SHAPES20_SHAPES)
 SHAPES20_UNSEEN = tuple(
     SHAPES20_CLASSES.index(name)
-    for name in ('red circle', 'green square', 'blue triangle',
-                 'yellow cross', 'purple circle'))
+    for name in ('red circle', 'green square', 'blue triangle', 'yellow cross',
+                 'purple circle'))
 
 # Every named class list: the zero-shot settings and the cross-dataset
 # evaluation sets.

@@ -22,17 +22,18 @@ ClassRef = Union[int, str]  # a class id or a class name
 # The settings of the paper, and the shapes world of the demo: every class
 # in the dataset's order, and the unseen ones.
 ZERO_SHOT_SPLITS = {
-    'voc20': dict(classes=VOC20_CLASSES, unseen=(15, 16, 17, 18, 19)),
+    'voc20':
+    dict(classes=VOC20_CLASSES, unseen=(15, 16, 17, 18, 19)),
     'context59':
     dict(
-        classes=CONTEXT59_CLASSES, unseen=(0, 2, 3, 7, 9, 13, 17, 19, 31,
-                                           37)),
+        classes=CONTEXT59_CLASSES, unseen=(0, 2, 3, 7, 9, 13, 17, 19, 31, 37)),
     'coco_stuff171':
     dict(
         classes=COCO_STUFF171_CLASSES,
         unseen=(19, 23, 28, 29, 36, 51, 76, 88, 94, 112, 133, 136, 137, 157,
                 160)),
-    'shapes20': dict(classes=SHAPES20_CLASSES, unseen=SHAPES20_UNSEEN),
+    'shapes20':
+    dict(classes=SHAPES20_CLASSES, unseen=SHAPES20_UNSEEN),
 }
 
 
@@ -58,8 +59,8 @@ def resolve_class_names(class_names: Union[str, Sequence[str]]) -> List[str]:
 def _class_ids(ids: Sequence[ClassRef], name: str) -> Tuple[ClassRef, ...]:
     """Distinct class ids (non-negative integers) or class names."""
     try:
-        ids = tuple(i if isinstance(i, str) else operator.index(i)
-                    for i in ids)
+        ids = tuple(
+            i if isinstance(i, str) else operator.index(i) for i in ids)
     except TypeError:
         raise ValueError(f'{name} must be integer class ids or class names, '
                          f'got {ids!r}') from None
@@ -151,12 +152,13 @@ class ZeroShotSplit:
         object.__setattr__(self, 'class_names', names)
 
     @classmethod
-    def build(cls,
-              class_names: Union[str, Sequence[str], None] = None,
-              num_classes: Optional[int] = None,
-              seen_classes: Optional[Sequence[ClassRef]] = None,
-              unseen_classes: Optional[Sequence[ClassRef]] = None
-              ) -> 'ZeroShotSplit':
+    def build(
+        cls,
+        class_names: Union[str, Sequence[str], None] = None,
+        num_classes: Optional[int] = None,
+        seen_classes: Optional[Sequence[ClassRef]] = None,
+        unseen_classes: Optional[Sequence[ClassRef]] = None
+    ) -> 'ZeroShotSplit':
         """The split of a config's fields.
 
         Args:

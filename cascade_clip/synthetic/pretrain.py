@@ -84,9 +84,11 @@ class TinyCLIP(nn.Module):
         """A model holding ``weights`` (OpenAI key names, e.g. read by
         :func:`~cascade_clip.checkpoint.read_clip_weights`), in float32."""
         model = cls(**sizes)
-        state = {('text.' + k if not k.startswith(('visual.', 'logit_scale'))
-                  else k): v.float()
-                 for k, v in weights.items()}
+        own = ('visual.', 'logit_scale')
+        state = {
+            (k if k.startswith(own) else 'text.' + k): v.float()
+            for k, v in weights.items()
+        }
         model.load_state_dict(state)
         return model
 
@@ -112,11 +114,12 @@ def normalise(images: np.ndarray) -> Tensor:
     return ((x - CLIP_MEAN) / CLIP_STD).permute(0, 3, 1, 2).contiguous()
 
 
-def single_object_images(count: int,
-                         seed: int,
-                         size: int = 32,
-                         classes: Sequence[int] = tuple(range(len(CLASSES)))
-                         ) -> Tuple[np.ndarray, np.ndarray]:
+def single_object_images(
+    count: int,
+    seed: int,
+    size: int = 32,
+    classes: Sequence[int] = tuple(range(len(CLASSES)))
+) -> Tuple[np.ndarray, np.ndarray]:
     """``count`` scenes of ``size x size`` with one shape each (at the
     scenes' scale, anywhere inside), classes in turn.
 
@@ -232,7 +235,8 @@ def pretrain_tiny_clip(out: Optional[str] = SHIPPED_WEIGHTS,
     optimizer = torch.optim.AdamW([
         dict(params=decay, weight_decay=weight_decay),
         dict(params=no_decay, weight_decay=0.0)
-    ], lr=lr)
+    ],
+                                  lr=lr)
 
     def lr_at(step):
         if step < warmup:
@@ -253,9 +257,10 @@ def pretrain_tiny_clip(out: Optional[str] = SHIPPED_WEIGHTS,
         text = _class_texts(model, CAPTION_TEMPLATES, rng)
         glob, patches = model.visual(x)
         scale = model.logit_scale.exp().clamp(max=100)
-        loss = (symmetric_info_nce(F.normalize(glob, dim=-1), text, y, scale)
-                + symmetric_info_nce(
-                    F.normalize(patches.mean(1), dim=-1), text, y, scale))
+        loss = (
+            symmetric_info_nce(F.normalize(glob, dim=-1), text, y, scale) +
+            symmetric_info_nce(
+                F.normalize(patches.mean(1), dim=-1), text, y, scale))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

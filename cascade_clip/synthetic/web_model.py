@@ -34,8 +34,7 @@ _PORTABLE = {
     'train_dataloader.dataset.data_root': 'data/shapes/VOCdevkit/VOC2012',
     'val_dataloader.dataset.data_root': 'data/shapes/VOCdevkit/VOC2012',
     'test_dataloader.dataset.data_root': 'data/shapes/VOCdevkit/VOC2012',
-    'model.pretrained':
-    'cascade_clip/synthetic/tiny_clip_shapes.safetensors',
+    'model.pretrained': 'cascade_clip/synthetic/tiny_clip_shapes.safetensors',
 }
 METRIC_KEYS = ('mIoU_seen', 'mIoU_unseen', 'hIoU', 'mIoU', 'aAcc')
 
@@ -75,8 +74,9 @@ def _latest_checkpoint(work_dir: str) -> str:
     return max(numbered)[1]
 
 
-def _compact(state_dict: Dict[str, torch.Tensor]
-             ) -> Tuple[Dict[str, torch.Tensor], int, int]:
+def _compact(
+    state_dict: Dict[str, torch.Tensor]
+) -> Tuple[Dict[str, torch.Tensor], int, int]:
     """Float tensors that float16 holds exactly as float16; the others
     unchanged."""
     out, halves, fulls = {}, 0, 0
@@ -92,8 +92,7 @@ def _compact(state_dict: Dict[str, torch.Tensor]
     return out, halves, fulls
 
 
-def export_web_model(demo_dir: str,
-                     out: str = SHIPPED_MODEL) -> WebModelInfo:
+def export_web_model(demo_dir: str, out: str = SHIPPED_MODEL) -> WebModelInfo:
     """Writes the inference-only model of a ``tools/demo.py`` run.
 
     Args:
@@ -158,23 +157,22 @@ def describe_web_model(path: str = SHIPPED_MODEL) -> str:
     """Markdown about the shipped model for the page."""
     info = web_model_provenance(path)
     metrics = info.get('metrics', {})
-    scores = ', '.join(
-        f'{label} {metrics[key]:.1f}'
-        for label, key in (('mIoU(S)', 'mIoU_seen'),
-                           ('mIoU(U)', 'mIoU_unseen'), ('hIoU', 'hIoU'))
-        if key in metrics)
+    scores = ', '.join(f'{label} {metrics[key]:.1f}'
+                       for label, key in (('mIoU(S)', 'mIoU_seen'),
+                                          ('mIoU(U)', 'mIoU_unseen'), ('hIoU',
+                                                                       'hIoU'))
+                       if key in metrics)
     origin = info.get('source', osp.basename(path))
     if scores:
         origin += f'; {scores} on 200 validation scenes'
     unseen = ', '.join(CLASSES[i] for i in UNSEEN)
-    return (
-        'A Cascade-CLIP trained for minutes on a CPU in a synthetic world '
-        f'of coloured shapes ({origin}). Of its 20 classes, 5 are unseen '
-        f'({unseen}): it never saw a mask of them and names them through '
-        'their text embeddings (the table says which). It knows no '
-        'background (as in the VOC-20 setting), so the background takes '
-        'names of shapes: judge it on the shapes. Pick an example or '
-        'upload a scene of shapes, and type class names.')
+    return ('A Cascade-CLIP trained for minutes on a CPU in a synthetic world '
+            f'of coloured shapes ({origin}). Of its 20 classes, 5 are unseen '
+            f'({unseen}): it never saw a mask of them and names them through '
+            'their text embeddings (the table says which). It knows no '
+            'background (as in the VOC-20 setting), so the background takes '
+            'names of shapes: judge it on the shapes. Pick an example or '
+            'upload a scene of shapes, and type class names.')
 
 
 # The page's example scenes: (seed, classes), each with two unseen shapes

@@ -76,7 +76,9 @@ def background(rng: np.random.Generator, size: Tuple[int, int]) -> np.ndarray:
     return image
 
 
-def _free_spot(rng, occupied: np.ndarray, side: int,
+def _free_spot(rng,
+               occupied: np.ndarray,
+               side: int,
                margin: int = 2) -> Optional[Tuple[int, int]]:
     h, w = occupied.shape
     for _ in range(50):
@@ -89,11 +91,12 @@ def _free_spot(rng, occupied: np.ndarray, side: int,
     return None
 
 
-def render_scene(rng: np.random.Generator,
-                 class_ids: Sequence[int],
-                 size: Tuple[int, int] = (SCENE_SIZE, SCENE_SIZE),
-                 object_sizes: Tuple[int, int] = OBJECT_SIZES
-                 ) -> Tuple[np.ndarray, np.ndarray]:
+def render_scene(
+    rng: np.random.Generator,
+    class_ids: Sequence[int],
+    size: Tuple[int, int] = (SCENE_SIZE, SCENE_SIZE),
+    object_sizes: Tuple[int,
+                        int] = OBJECT_SIZES) -> Tuple[np.ndarray, np.ndarray]:
     """An image with one shape per entry of ``class_ids`` (those that fit).
 
     Returns:
@@ -120,11 +123,12 @@ def render_scene(rng: np.random.Generator,
     return image.clip(0, 255).round().astype(np.uint8), label
 
 
-def random_scene(rng: np.random.Generator,
-                 classes: Sequence[int] = tuple(range(len(CLASSES))),
-                 max_objects: int = 4,
-                 size: Tuple[int, int] = (SCENE_SIZE, SCENE_SIZE)
-                 ) -> Tuple[np.ndarray, np.ndarray]:
+def random_scene(
+    rng: np.random.Generator,
+    classes: Sequence[int] = tuple(range(len(CLASSES))),
+    max_objects: int = 4,
+    size: Tuple[int, int] = (SCENE_SIZE, SCENE_SIZE)
+) -> Tuple[np.ndarray, np.ndarray]:
     """A scene of 1 to ``max_objects`` shapes of distinct classes drawn
     from ``classes``."""
     count = int(rng.integers(1, max_objects + 1))
@@ -132,9 +136,9 @@ def random_scene(rng: np.random.Generator,
     return render_scene(rng, ids, size)
 
 
-def showcase_scene(rng: np.random.Generator,
-                   size: Tuple[int, int] = (SCENE_SIZE, SCENE_SIZE)
-                   ) -> Tuple[np.ndarray, np.ndarray]:
+def showcase_scene(
+    rng: np.random.Generator, size: Tuple[int, int] = (SCENE_SIZE, SCENE_SIZE)
+) -> Tuple[np.ndarray, np.ndarray]:
     """A scene of two unseen classes and one seen class."""
     ids = list(rng.choice(UNSEEN, 2, replace=False)) + [rng.choice(SEEN)]
     return render_scene(rng, ids, size)

@@ -10,6 +10,5 @@ __all__ = [
     'DATASET_MAKERS', 'make_voc20', 'make_context59', 'make_coco_stuff171',
     'make_ade20k150', 'make_ade20k847', 'make_pascal_context459',
     'make_custom', 'tiny_clip_sizes', 'tiny_clip_state_dict',
-    'tiny_model_config',
-    'write_tiny_clip'
+    'tiny_model_config', 'write_tiny_clip'
 ]

@@ -342,13 +342,13 @@ _ADE_SCENES = ('cultural/apse__indoor', 'urban/street',
 _ADE_OTHER_OBJECT = 3
 
 
-def _ade_seg_png(rng: np.random.Generator, object_ids: np.ndarray
-                 ) -> np.ndarray:
+def _ade_seg_png(rng: np.random.Generator,
+                 object_ids: np.ndarray) -> np.ndarray:
     """The release's ``*_seg.png`` RGB encoding of object ids: R // 10 * 256
     + G is the id (R's last digit and B, the instance, vary)."""
     seg = np.zeros(object_ids.shape + (3, ), np.uint8)
-    seg[..., 0] = object_ids // 256 * 10 + rng.integers(
-        0, 10, object_ids.shape)
+    seg[...,
+        0] = object_ids // 256 * 10 + rng.integers(0, 10, object_ids.shape)
     seg[..., 1] = object_ids % 256
     seg[..., 2] = rng.integers(0, 256, object_ids.shape)
     return seg
@@ -427,8 +427,8 @@ def make_pascal_context459(root: str,
     """
     from scipy.io import savemat
 
-    from ..structures.class_names import PASCAL_CONTEXT_459_CLASSES
-    from ..structures.class_names import CONTEXT59_CLASSES
+    from ..structures.class_names import (CONTEXT59_CLASSES,
+                                          PASCAL_CONTEXT_459_CLASSES)
     _check_counts(num_train, num_val)
     rng = np.random.default_rng(seed)
     data_root = osp.join(root, 'VOCdevkit', 'VOC2010')
@@ -469,8 +469,8 @@ def make_pascal_context459(root: str,
     return data_root
 
 
-CUSTOM_CLASSES = ('sky', 'grass', 'road', 'car', 'person', 'tree',
-                  'building', 'water')
+CUSTOM_CLASSES = ('sky', 'grass', 'road', 'car', 'person', 'tree', 'building',
+                  'water')
 
 
 def make_custom(root: str,
@@ -496,14 +496,12 @@ def make_custom(root: str,
                    osp.join('labels', split))
     with open(osp.join(data_root, 'classes.txt'), 'w') as f:
         f.writelines(name + '\n' for name in class_names)
-    for split, _, name, label in _samples(rng, splits,
-                                          range(len(class_names)), 255, size,
-                                          'photo_{:04d}'):
+    for split, _, name, label in _samples(rng, splits, range(len(class_names)),
+                                          255, size, 'photo_{:04d}'):
         _save_image(
             osp.join(data_root, 'images', split, name + '.jpg'),
             _render(rng, label))
-        _save_label(osp.join(data_root, 'labels', split, name + '.png'),
-                    label)
+        _save_label(osp.join(data_root, 'labels', split, name + '.png'), label)
     return data_root
 
 

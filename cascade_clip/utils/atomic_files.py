@@ -13,8 +13,8 @@ def write_atomic(data: Union[bytes, str], path: Union[str, Path]) -> None:
     path = str(path)
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{osp.basename(path)}.',
-                               suffix='.part')
+    fd, tmp = tempfile.mkstemp(
+        dir=folder, prefix=f'.{osp.basename(path)}.', suffix='.part')
     try:
         with os.fdopen(fd, 'wb') as f:
             f.write(data.encode('utf-8') if isinstance(data, str) else data)

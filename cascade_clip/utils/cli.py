@@ -57,8 +57,8 @@ def error_line(error: BaseException) -> str:
         message = error.args[0]  # str(KeyError) adds quotes
     else:
         message = str(error)
-    if isinstance(error, OSError) and error.filename and (str(
-            error.filename) not in message):
+    if isinstance(error, OSError) and error.filename and (str(error.filename)
+                                                          not in message):
         message = f'{message}: {error.filename}'
     message = ' '.join(message.split())
     return _BUILD_PREFIX.sub('', message) or type(error).__name__

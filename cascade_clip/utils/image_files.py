@@ -44,15 +44,16 @@ def _is_output_of(name: str, others: Sequence[str]) -> bool:
     return False
 
 
-def list_images(path: str, out_dir: Optional[str] = None
-                ) -> Tuple[List[str], List[str]]:
+def list_images(path: str,
+                out_dir: Optional[str] = None) -> Tuple[List[str], List[str]]:
     """The image itself, or the images in a folder (sorted), and the files
     left out as outputs of this tool: when ``out_dir`` is the folder,
     ``<image>_mask.png`` and ``<image>_overlay.png`` of its other images."""
     if osp.isdir(path):
-        names = sorted(name for name in os.listdir(path)
-                       if name.lower().endswith(IMAGE_SUFFIXES)
-                       and osp.isfile(osp.join(path, name)))
+        names = sorted(
+            name for name in os.listdir(path)
+            if name.lower().endswith(IMAGE_SUFFIXES)
+            and osp.isfile(osp.join(path, name)))
         skipped = []
         if out_dir is not None and osp.isdir(out_dir) and osp.samefile(
                 path, out_dir):
@@ -61,8 +62,8 @@ def list_images(path: str, out_dir: Optional[str] = None
         if not names:
             raise FileNotFoundError(f'no images ({", ".join(IMAGE_SUFFIXES)})'
                                     f' in {path}')
-        return ([osp.join(path, n) for n in names],
-                [osp.join(path, n) for n in skipped])
+        return ([osp.join(path, n)
+                 for n in names], [osp.join(path, n) for n in skipped])
     if not osp.isfile(path):
         raise FileNotFoundError(f'image or folder not found: {path}')
     return [path], []

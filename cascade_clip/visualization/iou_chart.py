@@ -65,8 +65,8 @@ def chart_title(summary: Dict[str, Optional[float]]) -> str:
     """``mIoU(S) 1.00 | mIoU(U) 2.00 | hIoU 1.33``, or without unseen
     classes (cross-dataset) ``mIoU(S) 1.00 | mIoU 1.00``."""
     if 'mIoU_unseen' in summary or 'hIoU' in summary:
-        keys = (('mIoU(S)', 'mIoU_seen'), ('mIoU(U)', 'mIoU_unseen'),
-                ('hIoU', 'hIoU'))
+        keys = (('mIoU(S)', 'mIoU_seen'), ('mIoU(U)', 'mIoU_unseen'), ('hIoU',
+                                                                       'hIoU'))
     else:
         keys = (('mIoU(S)', 'mIoU_seen'), ('mIoU', 'mIoU'))
     return ' | '.join(f'{label} {_number(summary.get(key))}'
@@ -121,12 +121,21 @@ def draw_iou_chart(metrics: dict, name: Optional[str] = None) -> Figure:
         ax.grid(axis='y', alpha=0.3)
         for x, value, miss in zip(positions, values, missing):
             # n/a clears the cross drawn at 0
-            ax.text(x, 4 if miss else value + 1,
-                    'n/a' if miss else f'{value:.1f}',
-                    ha='center', va='bottom', fontsize=7)
+            ax.text(
+                x,
+                4 if miss else value + 1,
+                'n/a' if miss else f'{value:.1f}',
+                ha='center',
+                va='bottom',
+                fontsize=7)
         if len(missing_at):
-            ax.plot(missing_at, np.zeros(len(missing_at)), 'x',
-                    color=MISSING_COLOUR, markersize=8, clip_on=False)
+            ax.plot(
+                missing_at,
+                np.zeros(len(missing_at)),
+                'x',
+                color=MISSING_COLOUR,
+                markersize=8,
+                clip_on=False)
     else:
         ax.barh(positions, values, height=0.7, color=colours)
         ax.set_yticks(positions, names, fontsize=9)
@@ -136,12 +145,21 @@ def draw_iou_chart(metrics: dict, name: Optional[str] = None) -> Figure:
         ax.grid(axis='x', alpha=0.3)
         ax.tick_params(labeltop=True, top=True)
         for y, value, miss in zip(positions, values, missing):
-            ax.text(2.5 if miss else value + 0.8, y,
-                    'n/a' if miss else f'{value:.1f}',
-                    ha='left', va='center', fontsize=7)
+            ax.text(
+                2.5 if miss else value + 0.8,
+                y,
+                'n/a' if miss else f'{value:.1f}',
+                ha='left',
+                va='center',
+                fontsize=7)
         if len(missing_at):
-            ax.plot(np.zeros(len(missing_at)), missing_at, 'x',
-                    color=MISSING_COLOUR, markersize=8, clip_on=False)
+            ax.plot(
+                np.zeros(len(missing_at)),
+                missing_at,
+                'x',
+                color=MISSING_COLOUR,
+                markersize=8,
+                clip_on=False)
 
     splits = [row.get('split') for row in rows]
     handles = [Patch(color=SEEN_COLOUR, label='seen')]

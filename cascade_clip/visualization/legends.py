@@ -17,20 +17,22 @@ def _percent(share: float) -> str:
     return '<0.1%' if 0 < share < 0.0005 else f'{100 * share:.1f}%'
 
 
-def legend_by_area(shares: Dict[str, float], colours: np.ndarray,
-                   max_lines: int = MAX_LEGEND_LINES
-                   ) -> List[Tuple[str, Optional[np.ndarray]]]:
+def legend_by_area(
+    shares: Dict[str, float],
+    colours: np.ndarray,
+    max_lines: int = MAX_LEGEND_LINES
+) -> List[Tuple[str, Optional[np.ndarray]]]:
     """An overlay's legend from ``{name: share of the pixels}`` (in class
-    order) and the classes' colours: ``(text, colour)`` for the classes present,
-    the largest area first; past ``max_lines`` one line sums up the
+    order) and the classes' colours: ``(text, colour)`` for the classes
+    present, the largest area first; past ``max_lines`` one line sums up the
     rest."""
     names = list(shares)
-    present = sorted(((share, i) for i, share in enumerate(
-        shares.values()) if share > 0),
-                     key=lambda item: (-item[0], item[1]))
+    present = sorted(
+        ((share, i) for i, share in enumerate(shares.values()) if share > 0),
+        key=lambda item: (-item[0], item[1]))
     shown = present if len(present) <= max_lines else present[:max_lines - 1]
-    lines = [(f'{names[i]}: {_percent(share)}',
-              colours[i]) for share, i in shown]
+    lines = [(f'{names[i]}: {_percent(share)}', colours[i])
+             for share, i in shown]
     rest = present[len(shown):]
     if rest:
         lines.append((f'{len(rest)} more classes: '

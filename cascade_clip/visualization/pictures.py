@@ -67,8 +67,8 @@ def colorize(label: np.ndarray,
     label = np.asarray(label)
     if label.dtype.kind not in 'iu':
         label = label.astype(np.int64)
-    lut = np.zeros((max(256, len(palette), int(label.max(initial=0)) + 1), 3),
-                   np.uint8)
+    lut = np.zeros((max(256, len(palette),
+                        int(label.max(initial=0)) + 1), 3), np.uint8)
     lut[:len(palette)] = np.asarray(palette, np.uint8).reshape(-1, 3)
     if ignore_index is not None:
         lut[ignore_index] = 0
@@ -103,8 +103,7 @@ def resize_labels(labels: np.ndarray, shape: Tuple[int, int]) -> np.ndarray:
     if labels.shape == tuple(shape):
         return labels
     return mmcv.imresize(
-        labels.astype(np.uint8), (shape[1], shape[0]),
-        interpolation='nearest')
+        labels.astype(np.uint8), (shape[1], shape[0]), interpolation='nearest')
 
 
 def legend_entries(class_ids: Sequence[int], class_names: Sequence[str],
@@ -117,16 +116,16 @@ def legend_entries(class_ids: Sequence[int], class_names: Sequence[str],
     ]
 
 
-def compose_picture(image: np.ndarray,
-                    gt: np.ndarray,
-                    pred: np.ndarray,
-                    class_names: Sequence[str],
-                    palette: Sequence[Sequence[int]],
-                    unseen_classes: Sequence[int] = (),
-                    ignore_index: int = 255,
-                    font_size: Optional[int] = None,
-                    pred_caption: str = CAPTIONS[2]
-                    ) -> Tuple[np.ndarray, List[str]]:
+def compose_picture(
+        image: np.ndarray,
+        gt: np.ndarray,
+        pred: np.ndarray,
+        class_names: Sequence[str],
+        palette: Sequence[Sequence[int]],
+        unseen_classes: Sequence[int] = (),
+        ignore_index: int = 255,
+        font_size: Optional[int] = None,
+        pred_caption: str = CAPTIONS[2]) -> Tuple[np.ndarray, List[str]]:
     """The picture of one image and its legend entries.
 
     Args:
@@ -195,12 +194,14 @@ def compose_picture(image: np.ndarray,
                        outline=(64, 64, 64))
         text_x = x + swatch + layout.padding
         text = fit_text(draw, entry, font,
-                    (column + 1) * column_width - text_x - layout.padding)
+                        (column + 1) * column_width - text_x - layout.padding)
         draw.text((text_x, y + text_dy), text, fill=(0, 0, 0), font=font)
     return np.asarray(picture), entries
 
 
-def blend(image: np.ndarray, colours: np.ndarray, alpha: float,
+def blend(image: np.ndarray,
+          colours: np.ndarray,
+          alpha: float,
           rows: int = 512) -> np.ndarray:
     """``alpha * colours + (1 - alpha) * image``, rounded, as uint8; a block
     of rows at a time (float copies of a block only)."""
@@ -242,8 +243,7 @@ def legend_box(draw: ImageDraw.ImageDraw, texts: Sequence[str], font,
     """The :class:`LegendBox` of ``texts`` for an image ``(H, W)``."""
     height, width = image_size
     probe = LegendBox(0, 0, font_size, False)
-    text_width = max(
-        (draw.textlength(t, font=font) for t in texts), default=0)
+    text_width = max((draw.textlength(t, font=font) for t in texts), default=0)
     box_width = int(np.ceil(3 * probe.padding + font_size + text_width))
     box_height = 2 * probe.padding + probe.row_height * len(texts)
     beside = box_width > width // 2 or box_height > height // 2
@@ -283,8 +283,8 @@ def draw_overlay(image: np.ndarray,
         ImageDraw.Draw(Image.new('RGB', (1, 1))), texts, font, font_size,
         (height, width))
     if box.beside:
-        canvas = np.full((max(height, box.height), width + box.width, 3),
-                         255, np.uint8)
+        canvas = np.full((max(height, box.height), width + box.width, 3), 255,
+                         np.uint8)
         canvas[:height, :width] = mixed
         picture = Image.fromarray(canvas)
         left = width

@@ -6,8 +6,7 @@ load_from = 'work_dirs/cascade-clip_vit-b16_4xb4-80k_coco-stuff171-512x512_induc
 model = dict(self_training=True, decode_head=dict(seen_score_shift=0.0))
 param_scheduler = [
     dict(
-        type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0,
-        end=1500),
+        type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=1500),
     dict(
         type='PolyLR',
         power=0.9,

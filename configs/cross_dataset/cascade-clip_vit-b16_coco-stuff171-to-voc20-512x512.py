@@ -1,6 +1,6 @@
 _base_ = [
-    '../_base_/models/cascade_clip_vit-b16.py',
-    '../_base_/datasets/voc20.py', '../_base_/default_runtime.py'
+    '../_base_/models/cascade_clip_vit-b16.py', '../_base_/datasets/voc20.py',
+    '../_base_/default_runtime.py'
 ]
 custom_imports = dict(imports=['cascade_clip'], allow_failed_imports=False)
 # Cross-dataset: the COCO-Stuff inductive model (80k) evaluated with this

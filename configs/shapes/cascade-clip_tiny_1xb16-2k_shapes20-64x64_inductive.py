@@ -45,8 +45,7 @@ train_pipeline = [
     dict(type='CheckedLoadAnnotations'),
     dict(type='RandomFlip', prob=0.5),
     dict(
-        type='PhotoMetricDistortion',
-        saturation_range=(1.0, 1.0),
+        type='PhotoMetricDistortion', saturation_range=(1.0, 1.0),
         hue_delta=1),
     dict(type='PackSegInputs')
 ]
@@ -87,5 +86,4 @@ param_scheduler = [
         end=2000),
 ]
 train_cfg = dict(max_iters=2000, val_interval=2000)
-default_hooks = dict(
-    logger=dict(interval=200), checkpoint=dict(interval=2000))
+default_hooks = dict(logger=dict(interval=200), checkpoint=dict(interval=2000))

@@ -42,6 +42,5 @@ param_scheduler = [
         end=20),
 ]
 train_cfg = dict(max_iters=20, val_interval=20)
-default_hooks = dict(
-    logger=dict(interval=10), checkpoint=dict(interval=20))
+default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=20))
 env_cfg = dict(cudnn_benchmark=False)

@@ -7,8 +7,7 @@ model = dict(self_training=True, decode_head=dict(seen_score_shift=0.0))
 train_dataloader = dict(batch_size=8)
 param_scheduler = [
     dict(
-        type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0,
-        end=1500),
+        type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=1500),
     dict(
         type='PolyLR',
         power=0.9,

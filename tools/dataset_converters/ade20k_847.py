@@ -16,8 +16,8 @@ from cascade_clip.utils.cli import ToolParser, run_tool_main
 def parse_args():
     parser = ToolParser(
         description='Convert the full ADE20K release to ADE20K-847')
-    parser.add_argument('release_root',
-                        help='the unpacked release, .../ADE20K_2021_17_01')
+    parser.add_argument(
+        'release_root', help='the unpacked release, .../ADE20K_2021_17_01')
     parser.add_argument('--out-dir', help='default: release_root')
     parser.add_argument(
         '--split',

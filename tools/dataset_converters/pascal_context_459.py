@@ -24,8 +24,7 @@ def parse_args():
         '--labels',
         help='the release\'s labels.txt (default VOC2010/labels.txt)')
     parser.add_argument(
-        '--out-dir',
-        help='default VOC2010/SegmentationClassContext459')
+        '--out-dir', help='default VOC2010/SegmentationClassContext459')
     parser.add_argument('--nproc', type=int, default=1, help='processes')
     return parser.parse_args()
 

@@ -10,7 +10,6 @@ from ...checkpoint.clip_weights import (clip_tower_weights, copy_weights,
 from ..layers import (LayerNorm, Transformer, autocast_param,
                       init_clip_transformer, resize_grid_embedding)
 
-
 _CLIP_NAMES = ('conv1.weight', 'class_embedding', 'positional_embedding',
                'proj')
 
@@ -83,10 +82,14 @@ class CLIPVisionTower(BaseModule):
     def clip_keys(self) -> List[str]:
         """Names of the tensors that come from CLIP's image tower (what a
         subclass adds left out)."""
-        return [k for k in self.state_dict() if k in _CLIP_NAMES
-                or k.startswith(('ln_pre.', 'transformer.', 'ln_post.'))]
+        return [
+            k for k in self.state_dict()
+            if k in _CLIP_NAMES or k.startswith(('ln_pre.', 'transformer.',
+                                                 'ln_post.'))
+        ]
 
-    def load_clip_weights(self, weights: Dict[str, Tensor],
+    def load_clip_weights(self,
+                          weights: Dict[str, Tensor],
                           source: str = 'the CLIP weights') -> None:
         """Loads the ``visual.*`` tensors of a whole-CLIP state dict; the
         positional grid is resized once to ``input_resolution``."""
@@ -95,8 +98,11 @@ class CLIPVisionTower(BaseModule):
         if pos is not None and pos.shape != self.positional_embedding.shape:
             grid = self.input_resolution // self.patch_size
             pos = pos.float()
-            visual = dict(visual, positional_embedding=torch.cat(
-                [pos[:1], resize_grid_embedding(pos[1:], (grid, grid))]))
+            visual = dict(
+                visual,
+                positional_embedding=torch.cat(
+                    [pos[:1],
+                     resize_grid_embedding(pos[1:], (grid, grid))]))
         copy_weights(self, visual, self.clip_keys(), source)
 
     def _patches(self, img: Tensor) -> Tuple[Tensor, Tuple[int, int]]:
@@ -110,15 +116,16 @@ class CLIPVisionTower(BaseModule):
         batch, channels = img.shape[:2]
         h, w = img.shape[2] // p, img.shape[3] // p
         patches = img[:, :, :h * p, :w * p].reshape(batch, channels, h, p, w,
-                                                     p)
+                                                    p)
         patches = patches.permute(0, 2, 4, 1, 3, 5).reshape(batch, h * w, -1)
         weight = autocast_param(self.conv1.weight, patches).flatten(1)
         return F.linear(patches, weight), (h, w)
 
-    def _embed(self,
-               img: Tensor,
-               doubled_class_embedding: bool = False
-               ) -> Tuple[Tensor, Tuple[int, int]]:
+    def _embed(
+        self,
+        img: Tensor,
+        doubled_class_embedding: bool = False
+    ) -> Tuple[Tensor, Tuple[int, int]]:
         """Patch, class and positional embeddings, then ``ln_pre``.
 
         ``doubled_class_embedding``: the class position also adds the class

@@ -140,9 +140,8 @@ class CLIPVisionTransformer(CLIPVisionTower):
         # Frozen projections: their low-precision copies under autocast.
         proj_layers = autocast_param(self.proj_layers, x)
         maps = [
-            ln(tokens) @ proj
-            for ln, tokens, proj in zip(self.ln_layers, stage_tokens,
-                                        proj_layers)
+            ln(tokens) @ proj for ln, tokens, proj in zip(
+                self.ln_layers, stage_tokens, proj_layers)
         ]
         final = self.ln_post(
             torch.cat([x[:, :1], x[:, -num_patches:]], dim=1)) @ (

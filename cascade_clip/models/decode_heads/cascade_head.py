@@ -10,7 +10,8 @@ from torch import Tensor, nn
 from ..layers import LayerNorm, resize_bilinear
 
 
-def pixel_accuracy(logits: Tensor, labels: Tensor,
+def pixel_accuracy(logits: Tensor,
+                   labels: Tensor,
                    ignore_index: int = 255) -> Tensor:
     """Percentage of the labelled pixels whose highest-scoring class of
     ``logits (B, K, H, W)`` is their label ``(B, H, W)``, as mmseg's
@@ -196,9 +197,8 @@ class CascadeHead(BaseModule):
         self.embed_dims = embed_dims
         self.num_layers = num_layers
         self.stages = tuple(tuple(s) for s in stages)
-        self.img_size = (img_size, img_size) if isinstance(img_size,
-                                                           int) else tuple(
-                                                               img_size)
+        self.img_size = (img_size, img_size) if isinstance(
+            img_size, int) else tuple(img_size)
         self.seen_score_shift = seen_score_shift
         self.ignore_index = ignore_index
         self.align_corners = False
@@ -259,14 +259,14 @@ class CascadeHead(BaseModule):
         batch, _, h, w = maps[0].shape
         tokens = [m.flatten(2).transpose(1, 2) for m in maps]
         text = text_embeddings.to(global_embedding.dtype)[None]
-        queries = torch.cat([
-            text * global_embedding[:, None],
-            text.expand(batch, -1, -1)
-        ], dim=-1)
+        queries = torch.cat(
+            [text * global_embedding[:, None],
+             text.expand(batch, -1, -1)],
+            dim=-1)
         masks = sum(
-            decoder(q_proj(queries), self._memory(stage, tokens))
-            for stage, (q_proj, decoder) in enumerate(
-                zip(self.q_projs, self.decoders)))
+            decoder(q_proj(queries), self._memory(stage, tokens)) for stage, (
+                q_proj,
+                decoder) in enumerate(zip(self.q_projs, self.decoders)))
         return resize_bilinear(masks.reshape(batch, -1, h, w), self.img_size)
 
     def paper_unused_parameters(self) -> Dict[str, int]:
@@ -313,11 +313,11 @@ class CascadeHead(BaseModule):
         scores = pred_masks.sigmoid()
         if seen_mask is None or not self.seen_score_shift:
             return scores
-        shift = (seen_mask.to(scores.dtype) *
-                 self.seen_score_shift)[None, :, None, None]
+        shift = (seen_mask.to(scores.dtype) * self.seen_score_shift)[None, :,
+                                                                     None,
+                                                                     None]
         if scores.requires_grad:
             return scores - shift
         # In place where no gradient needs the sigmoid's output: no second
         # score-sized tensor (B x K x H x W, gigabytes for many windows).
         return scores.sub_(shift)
-

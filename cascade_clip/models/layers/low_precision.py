@@ -24,8 +24,7 @@ def _autocast_state_per_device(device_type: str) -> Tuple[bool, torch.dtype]:
             torch.get_autocast_dtype(device_type))
 
 
-def _autocast_state_before_2_4(
-        device_type: str) -> Tuple[bool, torch.dtype]:
+def _autocast_state_before_2_4(device_type: str) -> Tuple[bool, torch.dtype]:
     if device_type == 'cpu':
         return torch.is_autocast_cpu_enabled(), torch.get_autocast_cpu_dtype()
     return torch.is_autocast_enabled(), torch.get_autocast_gpu_dtype()
@@ -38,8 +37,8 @@ def autocast_state(device_type: str = 'cuda') -> Tuple[bool, torch.dtype]:
 
 
 _AUTOCAST_STATE = (
-    _autocast_state_per_device if hasattr(torch, 'get_autocast_dtype') else
-    _autocast_state_before_2_4)
+    _autocast_state_per_device
+    if hasattr(torch, 'get_autocast_dtype') else _autocast_state_before_2_4)
 
 
 def autocast_dtype(x: Tensor) -> Optional[torch.dtype]:

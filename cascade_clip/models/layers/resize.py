@@ -17,8 +17,11 @@ from torch import Tensor
 
 
 @lru_cache(maxsize=64)
-def bilinear_matrix(in_size: int, out_size: int, dtype: torch.dtype,
-                    device: torch.device, axis: int = -2) -> Tensor:
+def bilinear_matrix(in_size: int,
+                    out_size: int,
+                    dtype: torch.dtype,
+                    device: torch.device,
+                    axis: int = -2) -> Tensor:
     """``(out_size, in_size)`` weights of 1-D bilinear resizing with
     ``align_corners=False`` along ``axis`` (-2 rows, -1 columns): PyTorch's
     own, read off by resizing the identity along that axis, so that they
@@ -26,11 +29,15 @@ def bilinear_matrix(in_size: int, out_size: int, dtype: torch.dtype,
     identity = torch.eye(in_size, dtype=torch.float32)[None, None]
     if axis == -2:
         weights = F.interpolate(
-            identity, size=(out_size, in_size), mode='bilinear',
+            identity,
+            size=(out_size, in_size),
+            mode='bilinear',
             align_corners=False)[0, 0]
     else:
         weights = F.interpolate(
-            identity, size=(in_size, out_size), mode='bilinear',
+            identity,
+            size=(in_size, out_size),
+            mode='bilinear',
             align_corners=False)[0, 0].t()
     return weights.to(device=device, dtype=dtype)
 
@@ -46,7 +53,9 @@ def resize_bilinear(x: Tensor, size: Sequence[int]) -> Tensor:
         # FLOP counters (fvcore) trace the model: count the resize as the
         # interpolation it is, not as dense matrix products.
         return F.interpolate(
-            x, size=(out_height, out_width), mode='bilinear',
+            x,
+            size=(out_height, out_width),
+            mode='bilinear',
             align_corners=False)
     # Under autocast the products run in its dtype, as a convolution would.
     dtype = x.dtype if x.is_floating_point() else torch.float32

@@ -37,8 +37,7 @@ class LayerNorm(nn.LayerNorm):
         return out.to(x.dtype)
 
 
-def _param_as(param: Optional[Tensor],
-              dtype: torch.dtype) -> Optional[Tensor]:
+def _param_as(param: Optional[Tensor], dtype: torch.dtype) -> Optional[Tensor]:
     return None if param is None else frozen_cast(param, dtype)
 
 
@@ -88,8 +87,7 @@ class SelfAttention(nn.Module):
             logits = (q * q.shape[-1]**-0.5) @ k.transpose(-2, -1)
             if causal:
                 future = torch.ones(
-                    length, length, dtype=torch.bool,
-                    device=x.device).triu_(1)
+                    length, length, dtype=torch.bool, device=x.device).triu_(1)
                 logits = logits.masked_fill(future, float('-inf'))
             out = logits.softmax(dim=-1) @ v
         out = out.transpose(1, 2).reshape(batch, length, dim)
@@ -112,7 +110,8 @@ class ResidualAttentionBlock(nn.Module):
         self.mlp.add_module('c_fc', nn.Linear(dim, dim * 4))
         self.mlp.add_module('gelu', QuickGELU())
         self.mlp.add_module('c_proj', nn.Linear(dim * 4, dim))
-        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+        self.drop_path = DropPath(
+            drop_path) if drop_path > 0 else nn.Identity()
 
     def forward(self, x: Tensor, causal: bool = False) -> Tensor:
         x = x + self.drop_path(self.attn(self.ln_1(x), causal=causal))

@@ -86,15 +86,13 @@ class MaskLoss(nn.Module):
         prob_on_class = prob_sum.new_zeros(batch, num_classes).scatter_add_(
             1, index, prob_at_label * valid)
         present = pixels_of_class > 0
-        dice = 1 - (2 * prob_on_class + 1) / (
-            prob_sum + pixels_of_class + 1)
+        dice = 1 - (2 * prob_on_class + 1) / (prob_sum + pixels_of_class + 1)
 
         count = present.sum().float()
         all_reduce(count)
         count = torch.clamp(count / get_world_size(), min=1)
         return {
-            'loss_mask':
-            self.focal_weight * focal / logits.shape[2] / count,
+            'loss_mask': self.focal_weight * focal / logits.shape[2] / count,
             'loss_dice': self.dice_weight * dice[present].sum() / count,
         }
 
@@ -127,8 +125,9 @@ class DenseMaskTerms(torch.autograd.Function):
     @staticmethod
     def _chunks(logits: Tensor):
         batch, classes, pixels = logits.shape
-        limit = (DenseMaskTerms.CUDA_CHUNK_ELEMENTS
-                 if logits.is_cuda else DenseMaskTerms.CHUNK_ELEMENTS)
+        limit = (
+            DenseMaskTerms.CUDA_CHUNK_ELEMENTS
+            if logits.is_cuda else DenseMaskTerms.CHUNK_ELEMENTS)
         step = max(1, limit // max(1, batch * pixels))
         return [(k, min(k + step, classes)) for k in range(0, classes, step)]
 
@@ -163,8 +162,10 @@ class DenseMaskTerms(torch.autograd.Function):
                 g += grad_prob_sum[:, first:last, None] * prob * (1 - prob)
             if grad_at_label is not None:
                 inside = (index >= first) & (index < last)
-                g.scatter_add_(
-                    1, (index - first).clamp(0, last - first - 1)[:, None],
-                    (grad_at_label * inside)[:, None])
+                g.scatter_add_(1,
+                               (index - first).clamp(0,
+                                                     last - first - 1)[:,
+                                                                       None],
+                               (grad_at_label * inside)[:, None])
             grad[:, first:last] = g
         return grad, None, None, None

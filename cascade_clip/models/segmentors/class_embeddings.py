@@ -48,8 +48,8 @@ class ClassEmbeddings(nn.Module):
     def every_pass(self, text_encoder: nn.Module) -> bool:
         """Whether the embeddings are computed at every pass: the text
         encoder trains and is their source."""
-        return (self.file is None and self.given is None and any(
-            p.requires_grad for p in text_encoder.parameters()))
+        return (self.file is None and self.given is None
+                and any(p.requires_grad for p in text_encoder.parameters()))
 
     def compute(self, text_encoder: nn.Module, class_names: List[str],
                 shape: Tuple[int, int]) -> Tensor:
@@ -92,8 +92,8 @@ class ClassEmbeddings(nn.Module):
         if self.cache is None and placeholder and not self.file:
             generator = torch.Generator().manual_seed(0)
             embeddings = torch.randn(*shape, generator=generator)
-            self.cache = F.normalize(embeddings, dim=-1).to(
-                next(text_encoder.parameters()).device)
+            self.cache = F.normalize(
+                embeddings, dim=-1).to(next(text_encoder.parameters()).device)
             self.source = 'placeholder'
         with torch.no_grad():
             self.get(text_encoder, class_names, shape)

@@ -82,10 +82,11 @@ class CUDAGraphCache:
         side = torch.cuda.Stream(x.device)
         side.wait_stream(torch.cuda.current_stream(x.device))
         # The autocast cast cache would keep casts made outside the graph.
-        context = dict(device_type='cuda',
-                       dtype=dtype,
-                       enabled=enabled,
-                       cache_enabled=False)
+        context = dict(
+            device_type='cuda',
+            dtype=dtype,
+            enabled=enabled,
+            cache_enabled=False)
         with torch.cuda.stream(side), torch.autocast(**context):
             for _ in range(self.warmup):
                 self.fn(static_in)

@@ -70,8 +70,9 @@ def resized_argmax(scores: Tensor,
         if best is None:
             # written to below, so never a view of the caller's scores
             best = value.clone() if same_size else value
-            labels = (index if index is not None else torch.zeros(
-                value.shape, dtype=torch.long, device=value.device))
+            labels = (
+                index if index is not None else torch.zeros(
+                    value.shape, dtype=torch.long, device=value.device))
             continue
         # later classes win only where strictly larger (ties keep the
         # first), or NaN where the best so far is not (argmax takes NaN)
@@ -89,12 +90,12 @@ def resized_argmax(scores: Tensor,
     return labels
 
 
-def scores_to_samples(seg_logits: Tensor,
-                      data_samples: Optional[List[SegDataSample]],
-                      align_corners: bool = False,
-                      keep_seg_logits: bool = True,
-                      block_elements: Optional[int] = None
-                      ) -> List[SegDataSample]:
+def scores_to_samples(
+        seg_logits: Tensor,
+        data_samples: Optional[List[SegDataSample]],
+        align_corners: bool = False,
+        keep_seg_logits: bool = True,
+        block_elements: Optional[int] = None) -> List[SegDataSample]:
     """mmseg's ``postprocess_result`` for scores of two or more classes:
     padding removed, flips undone, resized to each image's original size;
     fills ``pred_sem_seg`` and, if ``keep_seg_logits``, ``seg_logits``.
@@ -138,13 +139,13 @@ def scores_to_samples(seg_logits: Tensor,
                     align_corners=align_corners)
             scores = scores[0]
             data_samples[i].set_data({
-                'seg_logits': PixelData(data=scores),
-                'pred_sem_seg': PixelData(
-                    data=scores.argmax(dim=0, keepdim=True))
+                'seg_logits':
+                PixelData(data=scores),
+                'pred_sem_seg':
+                PixelData(data=scores.argmax(dim=0, keepdim=True))
             })
         else:
             labels = resized_argmax(scores, size, align_corners,
                                     block_elements)
-            data_samples[i].set_data(
-                {'pred_sem_seg': PixelData(data=labels)})
+            data_samples[i].set_data({'pred_sem_seg': PixelData(data=labels)})
     return data_samples

@@ -5,8 +5,9 @@ import torch
 from torch import Tensor
 
 
-def sliding_windows(height: int, width: int, crop: Tuple[int, int],
-                    stride: Tuple[int, int]) -> List[Tuple[int, int, int, int]]:
+def sliding_windows(
+        height: int, width: int, crop: Tuple[int, int],
+        stride: Tuple[int, int]) -> List[Tuple[int, int, int, int]]:
     """Windows ``(y1, y2, x1, x2)`` of at most ``crop`` covering an image.
 
     Per axis ``n = max(L - crop + stride - 1, 0) // stride + 1`` windows;
@@ -22,8 +23,7 @@ def sliding_windows(height: int, width: int, crop: Tuple[int, int],
             spans.append((max(end - size, 0), end))
         return spans
 
-    return [(y1, y2, x1, x2)
-            for y1, y2 in starts(height, crop[0], stride[0])
+    return [(y1, y2, x1, x2) for y1, y2 in starts(height, crop[0], stride[0])
             for x1, x2 in starts(width, crop[1], stride[1])]
 
 
@@ -47,14 +47,15 @@ def slide_scores(score: Callable[[Tensor], Tensor],
     """
     batch, _, height, width = inputs.shape
     windows = sliding_windows(height, width, crop, stride)
-    per_batch = (max(1, windows_per_batch // batch)
-                 if windows_per_batch else len(windows))
+    per_batch = (
+        max(1, windows_per_batch //
+            batch) if windows_per_batch else len(windows))
     scores = inputs.new_zeros(batch, num_classes, height, width)
     counts = inputs.new_zeros(1, 1, height, width)
     for first in range(0, len(windows), per_batch):
         group = windows[first:first + per_batch]
-        crops = torch.cat([inputs[:, :, y1:y2, x1:x2]
-                           for y1, y2, x1, x2 in group])
+        crops = torch.cat(
+            [inputs[:, :, y1:y2, x1:x2] for y1, y2, x1, x2 in group])
         for (y1, y2, x1, x2), window in zip(group, score(crops).split(batch)):
             scores[:, :, y1:y2, x1:x2] += window
             counts[:, :, y1:y2, x1:x2] += 1

@@ -126,7 +126,7 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
         self.register_load_state_dict_post_hook(
             lambda module, keys: module.embeddings.reset())
 
-    # ----------------------------------------------------------------- classes
+    # --------------------------------------------------------------- classes
     @property
     def device(self) -> torch.device:
         """Where the model's parameters are."""
@@ -161,8 +161,8 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
             raise ValueError('inductive training needs seen classes')
         self.zero_shot_split = split
         self.out_channels = split.num_classes
-        self.label_map = ZeroShotLabels(split, self.ignore_index).to(
-            self.device)
+        self.label_map = ZeroShotLabels(split,
+                                        self.ignore_index).to(self.device)
         self.embeddings.give(None)
 
     def set_classes(self,
@@ -187,8 +187,9 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
             unseen_classes: Ids of the unseen classes (default: none).
         """
         embeddings = self.embeddings
-        templates = (embeddings.templates if prompt_templates is None else
-                     resolve_templates(prompt_templates))
+        templates = (
+            embeddings.templates if prompt_templates is None else
+            resolve_templates(prompt_templates))
         given = None
         if isinstance(classes, Tensor):
             given, names = classes.detach().float(), None
@@ -202,11 +203,11 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
         if count < 2:
             raise ValueError('give at least two classes: with one class '
                              'every pixel is that class')
-        split = ZeroShotSplit.build(names, count, seen_classes,
-                                    unseen_classes or ())
+        split = ZeroShotSplit.build(names, count, seen_classes, unseen_classes
+                                    or ())
         if (given is None and split == self.zero_shot_split
-                and templates == embeddings.templates
-                and not embeddings.file and embeddings.given is None):
+                and templates == embeddings.templates and not embeddings.file
+                and embeddings.given is None):
             return
         embeddings.templates = templates
         embeddings.file = None
@@ -214,7 +215,7 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
         if given is not None:
             embeddings.give(given.to(self.device))
 
-    # ---------------------------------------------------------- text embeddings
+    # ------------------------------------------------------- text embeddings
     @property
     def class_embeddings(self) -> Optional[Tensor]:
         """The cached class embeddings (``None`` before the first use)."""
@@ -256,9 +257,9 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
         :class:`~.zero_shot_labels.ZeroShotLabels`)."""
         return self.label_map(labels, pred_masks, self.self_training)
 
-    # -------------------------------------------------------------------- modes
-    def extract_feat(self, inputs: Tensor) -> Tuple[Tuple[Tensor, ...],
-                                                    Tensor]:
+    # ----------------------------------------------------------------- modes
+    def extract_feat(self,
+                     inputs: Tensor) -> Tuple[Tuple[Tensor, ...], Tensor]:
         """The encoder's maps and global embedding."""
         return self.backbone(inputs)
 
@@ -294,9 +295,10 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
         scores = self.decode_head.predict_by_feat(pred_masks, self.seen_mask)
         return resize_bilinear(scores, inputs.shape[2:])
 
-    def slide_inference(self, inputs: Tensor,
-                        batch_img_metas: Optional[List[dict]] = None
-                        ) -> Tensor:
+    def slide_inference(
+            self,
+            inputs: Tensor,
+            batch_img_metas: Optional[List[dict]] = None) -> Tensor:
         """Scores from overlapping windows, averaged where they overlap; the
         windows of all images run through the model in batches of
         ``test_cfg['windows_per_batch']`` crops (default: all at once)."""
@@ -341,9 +343,8 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
         scores) at each image's original size."""
         if seg_logits.shape[1] < 2:
             return super().postprocess_result(seg_logits, data_samples)
-        return scores_to_samples(
-            seg_logits, data_samples, self.align_corners,
-            self.test_cfg.get('keep_seg_logits', True))
+        return scores_to_samples(seg_logits, data_samples, self.align_corners,
+                                 self.test_cfg.get('keep_seg_logits', True))
 
     def _forward(self,
                  inputs: Tensor,
@@ -356,10 +357,9 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
         """Compiles the image encoder's forward pass with ``torch.compile``
         (``options`` passed on): fused kernels for inference on a GPU. The
         weights and the state dict are unchanged."""
-        self.backbone.forward = torch.compile(self.backbone.forward,
-                                              **options)
+        self.backbone.forward = torch.compile(self.backbone.forward, **options)
 
-    # ----------------------------------------------------------------- weights
+    # --------------------------------------------------------------- weights
     def init_weights(self) -> None:
         super().init_weights()
         if self.pretrained:

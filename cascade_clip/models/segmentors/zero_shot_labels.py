@@ -40,8 +40,9 @@ class ZeroShotLabels(nn.Module):
         self.register_buffer('seen_mask', seen_mask, False)
         self.register_buffer('to_seen', to_seen, False)
         self.register_buffer('is_unseen', is_unseen, False)
-        self.register_buffer(
-            'unseen_ids', torch.tensor(split.unseen, dtype=torch.long), False)
+        self.register_buffer('unseen_ids',
+                             torch.tensor(split.unseen, dtype=torch.long),
+                             False)
 
     def forward(self, labels: Tensor, pred_masks: Tensor,
                 self_training: bool) -> Tensor:

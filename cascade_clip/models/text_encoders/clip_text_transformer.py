@@ -7,8 +7,7 @@ from mmseg.utils import tokenize
 from torch import Tensor, nn
 
 from ...checkpoint.clip_weights import (clip_tower_weights, copy_weights,
-                                        read_clip_weights,
-                                        text_encoder_config)
+                                        read_clip_weights, text_encoder_config)
 from ..layers import (LayerNorm, Transformer, init_clip_transformer,
                       set_trainable)
 
@@ -67,10 +66,10 @@ class CLIPTextTransformer(BaseModule):
         set_trainable(self, freeze, frozen_exclude)
 
     @classmethod
-    def from_clip_weights(cls,
-                          path: str,
-                          heads: Optional[int] = None
-                          ) -> 'CLIPTextTransformer':
+    def from_clip_weights(
+            cls,
+            path: str,
+            heads: Optional[int] = None) -> 'CLIPTextTransformer':
         """The text encoder of a CLIP weight file (OpenAI's ``ViT-B-16.pt``,
         a state dict or ``.safetensors``), with the file's sizes.
 
@@ -92,7 +91,8 @@ class CLIPTextTransformer(BaseModule):
             self.load_clip_weights(
                 read_clip_weights(self.pretrained), self.pretrained)
 
-    def load_clip_weights(self, weights: Dict[str, Tensor],
+    def load_clip_weights(self,
+                          weights: Dict[str, Tensor],
                           source: str = 'the CLIP weights') -> None:
         """Loads the text tower's tensors of a whole-CLIP state dict."""
         copy_weights(self, clip_tower_weights(weights, 'text', source),

@@ -22,5 +22,6 @@ zero_shot_split = dict(class_names='ade20k847', unseen_classes=[])
 val_evaluator = dict(
     type='ZeroShotIoUMetric',
     **zero_shot_split,
-    class_split=False, ignore_index=65535)
+    class_split=False,
+    ignore_index=65535)
 test_evaluator = val_evaluator

@@ -15,8 +15,7 @@ val_dataloader = dict(
         type=dataset_type,
         data_root=data_root,
         data_prefix=dict(
-            img_path='JPEGImages',
-            seg_map_path='SegmentationClassContext459'),
+            img_path='JPEGImages', seg_map_path='SegmentationClassContext459'),
         ann_file='ImageSets/SegmentationContext/val.txt',
         pipeline={{_base_.test_pipeline}}))
 test_dataloader = val_dataloader
@@ -24,5 +23,6 @@ zero_shot_split = dict(class_names='pascal_context459', unseen_classes=[])
 val_evaluator = dict(
     type='ZeroShotIoUMetric',
     **zero_shot_split,
-    class_split=False, ignore_index=65535)
+    class_split=False,
+    ignore_index=65535)
 test_evaluator = val_evaluator

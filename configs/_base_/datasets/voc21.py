@@ -19,7 +19,5 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 zero_shot_split = dict(class_names='voc21', unseen_classes=[])
 val_evaluator = dict(
-    type='ZeroShotIoUMetric',
-    **zero_shot_split,
-    class_split=False)
+    type='ZeroShotIoUMetric', **zero_shot_split, class_split=False)
 test_evaluator = val_evaluator
