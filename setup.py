@@ -47,5 +47,10 @@ setup(
         'cascade_clip.synthetic': ['*.safetensors'],
     },
     install_requires=read_requirements(),
-    extras_require={'tests': ['pytest']},
+    extras_require={
+        'tests': ['pytest'],
+        # ONNX export (tools/export_onnx.py) and its runtime; the runtime
+        # alone needs onnxruntime, numpy, pillow, ftfy and regex
+        'deploy': ['onnx', 'onnxruntime', 'onnxscript'],
+    },
 )
