@@ -482,6 +482,9 @@ class OnnxSegmenter:
             (default: all of an image's, as the PyTorch path).
         image_model: Another image model file to run in place of the
             folder's (e.g. a quantised copy); it must take the same inputs.
+        keep_text_encoder: Keep the text encoder loaded between class
+            lists; by default it is loaded to embed a list and let go, so
+            that it does not hold memory while images are segmented.
 
     Raises:
         FileNotFoundError: the folder or one of its files is missing.
@@ -495,7 +498,8 @@ class OnnxSegmenter:
                  graph_optimization: str = 'all',
                  providers: Sequence[str] = ('CPUExecutionProvider', ),
                  windows_per_batch: Optional[int] = None,
-                 image_model: Optional[str] = None):
+                 image_model: Optional[str] = None,
+                 keep_text_encoder: bool = False):
         import onnxruntime
         self.model_dir = model_dir
         manifest = _load_manifest(model_dir)
@@ -549,6 +553,7 @@ class OnnxSegmenter:
                                self._providers)
         self._check_image_model()
         self._text = None
+        self.keep_text_encoder = keep_text_encoder
         self.text_encoder_path = (osp.join(model_dir, files['text_encoder'])
                                   if files.get('text_encoder') else None)
         self._tokenizer = None
@@ -695,6 +700,8 @@ class OnnxSegmenter:
             session.run(None, {'tokens': tokens[i:i + PROMPTS_PER_RUN]})[0]
             for i in range(0, len(tokens), PROMPTS_PER_RUN)
         ])
+        if not self.keep_text_encoder:
+            self._text = session = None
         embeddings = embeddings.reshape(len(names), len(templates), -1)
         embeddings = _normalise(embeddings.mean(axis=1))
         self._cache = (key, embeddings)
@@ -770,7 +777,8 @@ class OnnxSegmenter:
                     group, self.window_scores(crops, embeddings, shift)):
                 total[:, y1:y2, x1:x2] += window
                 counts[y1:y2, x1:x2] += 1
-        return total / counts
+        total /= counts
+        return total
 
     def __call__(self,
                  image: Union[str, np.ndarray],
