@@ -197,8 +197,10 @@ def image_pipeline(cfg: Config) -> Dict[str, Any]:
         stride=stride)
 
 
-def _mark(path: str, role: str, export_id: str) -> None:
-    """Adds this export's role and id to an ONNX file's metadata."""
+def mark_onnx(path: str, role: str, export_id: str) -> None:
+    """Writes into an ONNX file's metadata which part of which export it is
+    (the runtime checks both): ``role`` ``'image_model'`` or
+    ``'text_encoder'``, ``export_id`` the manifest's."""
     import onnx
     model = onnx.load(path)
     for key, value in ((ROLE_KEY, role), (EXPORT_ID_KEY, export_id)):
@@ -367,7 +369,7 @@ def export_onnx(config: Union[str, Config, None],
             score_shift={0: num_classes}),
         osp.join(out_dir, IMAGE_MODEL),
         opset)
-    _mark(osp.join(out_dir, IMAGE_MODEL), 'image_model', export_id)
+    mark_onnx(osp.join(out_dir, IMAGE_MODEL), 'image_model', export_id)
     result.seconds[IMAGE_MODEL] = time.perf_counter() - start
 
     context_length = int(model.text_encoder.context_length)
@@ -378,7 +380,8 @@ def export_onnx(config: Union[str, Config, None],
             TextEncoder(model.text_encoder).eval(), (tokens, ), ['tokens'],
             'embeddings', dict(tokens={0: torch.export.Dim('prompts')}),
             osp.join(out_dir, TEXT_ENCODER), opset)
-        _mark(osp.join(out_dir, TEXT_ENCODER), 'text_encoder', export_id)
+        mark_onnx(osp.join(out_dir, TEXT_ENCODER), 'text_encoder',
+                  export_id)
         result.seconds[TEXT_ENCODER] = time.perf_counter() - start
 
     fixed = None

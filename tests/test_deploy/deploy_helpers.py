@@ -6,7 +6,7 @@ import os.path as osp
 import shutil
 import subprocess
 import sys
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import pytest
@@ -40,13 +40,17 @@ sys.meta_path.insert(0, BlockImports())
 '''
 
 
+def _installed(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ImportError:
+        return False
+
+
 def require_deploy_packages() -> None:
     """Skips the calling test module when onnx, onnxruntime or onnxscript
     is missing; fails it instead when ``CASCADE_REQUIRE_DEPLOY=1``."""
-    missing = [
-        name for name in DEPLOY_PACKAGES
-        if importlib.util.find_spec(name) is None
-    ]
+    missing = [name for name in DEPLOY_PACKAGES if not _installed(name)]
     if not missing:
         return
     message = (f'{", ".join(missing)} not installed: pip install -e '
@@ -145,3 +149,55 @@ def shares_lines(stdout: str) -> List[str]:
         if ': ' in line and not line.startswith(' ')
         and not line.startswith('left out')
     ]
+
+
+# Where PyTorch's best class leads the second by less than this, either
+# engine may label the pixel with either: their scores differ by float32
+# rounding (1e-7), and a random tiny model gives many classes near-equal
+# scores.
+TIE_MARGIN = 1e-6
+
+
+def assert_same_pictures(images: Sequence[str], names: Sequence[str],
+                         ours: str, theirs: str, checkpoint: str,
+                         config: Optional[str] = None) -> int:
+    """Asserts that the runtime's masks in ``ours`` label each image as
+    tools/infer.py's in ``theirs`` do (at a pixel where they differ,
+    PyTorch's scores must tie: see :data:`TIE_MARGIN`), and that the
+    overlays agree where the labels do; returns the pixels labelled
+    differently."""
+    from cascade_clip.analysis.onnx_benchmark import pytorch_score_gap
+    from cascade_clip.apis import init_model
+    from cascade_clip.models.text_embeddings import encode_class_names
+    from cascade_clip.visualization import class_colours
+    colours = class_colours(len(names))
+    embeddings = None
+    differing = 0
+    for image in images:
+        stem = osp.splitext(osp.basename(image))[0]
+        labels = [
+            labels_of_mask(osp.join(folder, f'{stem}_mask.png'), colours)
+            for folder in (ours, theirs)
+        ]
+        differ = labels[0] != labels[1]
+        if differ.any():
+            if embeddings is None:
+                model = init_model(config, checkpoint, 'cpu')
+                embeddings = encode_class_names(model.text_encoder, names,
+                                                'multi').numpy()
+            margin = pytorch_score_gap(checkpoint, image, embeddings,
+                                       labels[1], config)
+            assert margin[differ].max() <= TIE_MARGIN, (
+                f'{image}: {differ.sum()} pixels labelled differently, '
+                f'where PyTorch\'s best class leads by up to '
+                f'{margin[differ].max()}')
+            differing += int(differ.sum())
+        overlays = [
+            np.asarray(Image.open(osp.join(folder, f'{stem}_overlay.png')))
+            for folder in (ours, theirs)
+        ]
+        height, width = differ.shape
+        same = ~differ
+        assert (overlays[0][:height, :width][same] == overlays[1]
+                [:height, :width][same]).all(), image
+    return differing

@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 import torch
 from conftest import REPO
-from deploy_helpers import (copy_runtime, error_line, labels_of_mask,
-                            require_deploy_packages, run_torch_free,
-                            shares_lines, torch_free_env, write_images)
+from deploy_helpers import (TIE_MARGIN, assert_same_pictures, copy_runtime,
+                            error_line, require_deploy_packages,
+                            run_torch_free, shares_lines, torch_free_env,
+                            write_images)
 from mmengine.config import Config
 from mmseg.registry import MODELS
 from PIL import Image
@@ -27,7 +28,6 @@ from cascade_clip.apis.inference import OpenVocabularySegmenter
 from cascade_clip.deploy.export import MANIFEST, export_onnx
 from cascade_clip.models.text_embeddings import encode_class_names
 from cascade_clip.testing import write_tiny_clip
-from cascade_clip.visualization import class_colours
 
 require_deploy_packages()
 import onnx  # noqa: E402
@@ -93,17 +93,14 @@ def test_without_torch_it_labels_images_as_tools_infer(workspace):
     ], root, env)
     assert len(shares_lines(result.stdout)) == 4
     assert shares_lines(result.stdout) == shares_lines(expected)
-    colours = class_colours(5)
-    for i, ext in enumerate(('png', 'jpg', 'png', 'jpg')):
-        ours, theirs = (osp.join(root, folder, f'image{i}_mask.png')
-                        for folder in ('onnx_out', 'torch_out'))
-        assert (labels_of_mask(ours, colours) == labels_of_mask(
-            theirs, colours)).all(), f'image{i}.{ext}'
-        pictures = [
-            np.asarray(Image.open(p.replace('_mask', '_overlay')))
-            for p in (ours, theirs)
-        ]
-        assert (pictures[0] == pictures[1]).all()
+    images = sorted(
+        osp.join(workspace['images'], name)
+        for name in os.listdir(workspace['images']))
+    differing = assert_same_pictures(images, CLASSES.split(','),
+                                     osp.join(root, 'onnx_out'),
+                                     osp.join(root, 'torch_out'),
+                                     workspace['checkpoint'])
+    print(f'pixels labelled differently (ties): {differing}')
 
 
 def test_the_module_runs_without_torch_too(workspace, tmp_path):
@@ -135,8 +132,13 @@ def test_a_fixed_class_list_needs_no_text_encoder(workspace, tmp_path):
     image = osp.join(workspace['images'], 'image1.jpg')
     fixed = segmenter(image, FIXED)
     with_encoder = OnnxSegmenter(workspace['out'])
+    loaded = []
+    load = with_encoder._text_session
+    with_encoder._text_session = lambda: loaded.append(1) or load()
     assert (fixed.labels == with_encoder(image, FIXED).labels).all()
-    assert with_encoder._text is None  # the stored embeddings served
+    assert loaded == []  # the stored embeddings served
+    with_encoder(image, FIXED[:3])
+    assert loaded == [1]
     result = run_torch_free([
         copy_runtime(str(tmp_path / 'copied')), image, '--model', folder,
         '--classes', 'cat,dog', '--out',
@@ -298,3 +300,77 @@ def test_unreadable_images_are_named(workspace, tmp_path):
         str(tmp_path / 'out')
     ], str(tmp_path), workspace['env'], check=False)
     assert 'already: pass --overwrite' in error_line(again)
+
+
+def test_benchmark_engines_run_in_processes_of_their_own(workspace, tmp_path):
+    """tools/benchmark_onnx.py's engines (its export aside): PyTorch's
+    segmenter and the runtime, each in its own process, the runtime's
+    unable to import torch; the same labels, a table of them."""
+    from cascade_clip.analysis.onnx_benchmark import (RUNTIME, Worker,
+                                                      format_onnx_benchmark,
+                                                      pytorch_score_gap)
+    common = dict(
+        threads=1,
+        image=osp.join(workspace['images'], 'image3.jpg'),
+        classes=CLASSES.split(','),
+        templates='single')
+    workers = []
+    try:
+        workers.append(
+            Worker(
+                'pytorch',
+                dict(
+                    common,
+                    engine='pytorch',
+                    checkpoint=workspace['checkpoint'],
+                    out=str(tmp_path / 'pytorch')),
+                dict(os.environ, OMP_NUM_THREADS='1')))
+        workers.append(
+            Worker(
+                'onnxruntime',
+                dict(
+                    common,
+                    engine='onnxruntime',
+                    model_dir=workspace['out'],
+                    runtime=RUNTIME,
+                    out=str(tmp_path / 'onnxruntime')), workspace['env']))
+        for worker in workers:
+            worker.run(timed=False)
+            worker.run()
+        ends = [worker.quit() for worker in workers]
+    finally:
+        for worker in workers:
+            worker.kill()
+    assert [end['imported_torch'] for end in ends] == [True, False]
+    assert all(end['peak_rss_mib'] > 0 for end in ends)
+    labels, ours = (np.load(str(tmp_path / name) + '_labels.npy')
+                    for name in ('pytorch', 'onnxruntime'))
+    gap = pytorch_score_gap(workspace['checkpoint'], common['image'],
+                            np.load(str(tmp_path / 'pytorch') +
+                                    '_embeddings.npy'), labels)
+    assert gap.shape == labels.shape and (gap >= 0).all()
+    assert (gap[labels != ours] <= TIE_MARGIN).all()
+    engine = dict(
+        load_s=workers[1].load_s,
+        first_image_s=workers[1].first_s,
+        seconds=workers[1].times,
+        peak_rss_mib=ends[1]['peak_rss_mib'],
+        labels_identical=1.0,
+        labels_differing=0,
+        embedding_cosine_min=1.0)
+    table = format_onnx_benchmark(
+        dict(
+            machine=dict(
+                cpu='cpu', cpu_cores=2, threads=1, torch='t',
+                onnxruntime='o', onnx='x', commit='c'),
+            load_average=dict(before=None, after=None),
+            setting=dict(
+                image_size=[300, 97], classes=5, templates='single',
+                rounds=1),
+            export={'image_model.onnx': dict(seconds=1.0, mib=4.2)},
+            agreement=dict(
+                window_scores_max_abs_diff={'image_model.onnx': 6e-8}),
+            engines=dict(
+                pytorch=dict(engine, seconds=workers[0].times),
+                onnxruntime=engine)))
+    assert '| onnxruntime | ' in table and '100.000% |' in table
