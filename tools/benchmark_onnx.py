@@ -3,7 +3,7 @@
     python tools/benchmark_onnx.py CONFIG [CHECKPOINT] --work-dir DIR
         [--image-size H W] [--classes "a,b,..."] [--templates single|multi]
         [--rounds 3] [--threads N] [--no-int8] [--levels all basic]
-        [--out FILE] [--cfg-options k=v ...]
+        [--no-batched] [--out FILE] [--cfg-options k=v ...]
 
 Exports the model into DIR/onnx (random weights, saved into DIR, unless a
 CHECKPOINT is given), compares the ONNX image model's scores with PyTorch's
@@ -52,6 +52,11 @@ def parse_args():
         default=['all', 'basic'],
         choices=['all', 'extended', 'basic', 'disabled'],
         help='onnxruntime graph optimisation levels to time')
+    parser.add_argument(
+        '--no-batched',
+        action='store_true',
+        help='leave out the runtime with all windows through the image '
+        'model at once')
     parser.add_argument('--out', help='also write the results as JSON here')
     add_cfg_options(parser)
     return parser.parse_args()
@@ -72,6 +77,7 @@ def main():
         threads=args.threads,
         int8=not args.no_int8,
         levels=args.levels,
+        batched=not args.no_batched,
         cfg_options=args.cfg_options)
     print(format_onnx_benchmark(result))
     if args.out:

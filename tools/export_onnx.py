@@ -79,7 +79,9 @@ def main():
     for name, size in result.files.items():
         took = result.seconds.get(name)
         took = f' (exported in {took:.1f} s)' if took is not None else ''
-        print(f'wrote {result.out_dir}/{name}: {size / 2**20:.1f} MiB{took}')
+        size = (f'{size / 2**20:.1f} MiB'
+                if size >= 2**20 else f'{size / 2**10:.0f} KiB')
+        print(f'wrote {result.out_dir}/{name}: {size}{took}')
 
 
 if __name__ == '__main__':

@@ -225,6 +225,7 @@ def benchmark_onnx(config: Optional[str],
                    threads: Optional[int] = None,
                    int8: bool = True,
                    levels: Sequence[str] = ('all', 'basic'),
+                   batched: bool = True,
                    cfg_options: Optional[dict] = None) -> Dict[str, Any]:
     """Exports a model and times it against PyTorch (see the module's
     docstring).
@@ -240,7 +241,10 @@ def benchmark_onnx(config: Optional[str],
         rounds: Timed images per engine, in turn.
         threads: Threads of every engine (default: one per core).
         int8: Also time an int8 copy of the image model.
-        levels: onnxruntime graph optimisation levels to time.
+        levels: onnxruntime graph optimisation levels to time (the
+            runtime's default, one window at a time).
+        batched: Also time the first level with all of the image's
+            windows through the image model at once.
         cfg_options: Config overrides.
 
     Returns:
@@ -296,6 +300,13 @@ def benchmark_onnx(config: Optional[str],
             model_dir=model_dir,
             runtime=RUNTIME,
             graph_optimization=level)
+    if batched:
+        specs[f'onnxruntime ({levels[0]}), all windows at once'] = dict(
+            engine='onnxruntime',
+            model_dir=model_dir,
+            runtime=RUNTIME,
+            graph_optimization=levels[0],
+            windows_per_batch=None)
     if int8:
         specs['onnxruntime int8 (all)'] = dict(
             engine='onnxruntime',

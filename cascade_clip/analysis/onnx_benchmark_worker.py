@@ -6,7 +6,8 @@ engine).
 ``SPEC``: ``engine`` (``'pytorch'``: ``tools/infer.py``'s segmenter on a
 checkpoint; ``'onnxruntime'``: the runtime file on a model folder),
 ``checkpoint`` or ``model_dir`` and ``runtime`` (the runtime file), optional
-``image_model`` and ``graph_optimization``, ``threads``, ``image``,
+``image_model``, ``graph_optimization`` and ``windows_per_batch``,
+``threads``, ``image``,
 ``classes``, ``templates`` and ``out`` (a path prefix for the first run's
 labels and class embeddings).
 
@@ -68,7 +69,8 @@ def _onnxruntime(spec: Dict[str, Any]) -> Tuple[Callable, Callable]:
         spec['model_dir'],
         threads=spec['threads'],
         graph_optimization=spec.get('graph_optimization', 'all'),
-        image_model=spec.get('image_model'))
+        image_model=spec.get('image_model'),
+        windows_per_batch=spec.get('windows_per_batch', 1))
     image = runtime.read_image(spec['image'])
 
     def segment():
