@@ -257,6 +257,7 @@ def benchmark_onnx(config: Optional[str],
     load_before = _load_average()
     torch.set_num_threads(threads)
     model = init_model(config, checkpoint, 'cpu', cfg_options)
+    given_checkpoint = checkpoint
     names = (resolve_class_names(classes)
              if classes is not None else list(model.class_names or ()))
     if len(names) < 2:
@@ -357,7 +358,7 @@ def benchmark_onnx(config: Optional[str],
         load_average=dict(before=load_before, after=_load_average()),
         setting=dict(
             config=config,
-            checkpoint=checkpoint if checkpoint else None,
+            checkpoint=given_checkpoint,
             image_size=list(image_size),
             classes=len(names),
             templates=templates,

@@ -692,11 +692,13 @@ class OnnxSegmenter:
             tokens = self.tokenizer()(prompts, self.context_length)
         except TextTooLongError as err:
             name = names[err.index // len(templates)]
+            shown = name if len(name) <= 60 else name[:57] + '...'
+            template = templates[err.index % len(templates)]
             raise ValueError(
-                f'class name {name!r} is too long: the prompt '
-                f'{prompts[err.index]!r} is {err.length} tokens with the '
-                f'start and end tokens, the text encoder reads '
-                f'{self.context_length}; shorten the name') from err
+                f'class name {shown!r} is too long: {err.length} tokens in '
+                f'the prompt {template!r} with the start and end tokens, '
+                f'the text encoder reads {self.context_length}; shorten '
+                'the name') from err
         session = self._text_session()
         embeddings = np.concatenate([
             session.run(None, {'tokens': tokens[i:i + PROMPTS_PER_RUN]})[0]
