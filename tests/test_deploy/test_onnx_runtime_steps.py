@@ -141,6 +141,18 @@ def test_scores_resize_back_as_pytorch_resizes_them():
         assert (labels == expected.argmax(0)).mean() > 0.999
 
 
+def test_the_first_class_of_highest_score_as_argmax_finds_it():
+    rng = np.random.default_rng(0)
+    scores = rng.integers(0, 4, (9, 30, 20)).astype(np.float32)  # ties
+    scores[3, :2] = np.nan
+    scores[5, 1:3] = np.nan
+    best, labels = runtime.first_argmax(scores)
+    expected = torch.from_numpy(scores).argmax(dim=0).numpy()
+    assert (labels == expected).all()
+    assert np.array_equal(best, torch.from_numpy(scores).amax(0).numpy(),
+                          equal_nan=True)
+
+
 def test_labels_of_many_classes_are_taken_a_block_at_a_time(monkeypatch):
     rng = np.random.default_rng(0)
     scores = rng.standard_normal((7, 20, 30)).astype(np.float32)
