@@ -4,6 +4,7 @@ test pipeline, the windows against the segmentor's, the resize back
 against PyTorch's, the pictures against tools/infer.py's. None of them
 needs onnxruntime."""
 import cv2
+import mmcv
 import numpy as np
 import pytest
 import torch
@@ -13,6 +14,7 @@ from mmcv.transforms import Compose
 from mmengine.registry import init_default_scope
 from mmseg.utils import tokenize
 from mmseg.utils.tokenizer import default_bpe
+from PIL import Image
 
 from cascade_clip.deploy import onnx_runtime as runtime
 from cascade_clip.deploy.export import resize_rule
@@ -56,6 +58,28 @@ def test_a_text_over_the_context_length_is_an_error(tokenizer):
         tokenizer([f'a photo of a {long_name}'], 77)
     fits = 'word ' * 75  # 75 tokens + start + end
     assert tokenizer([fits], 77)[0, -1] == tokenizer.ids[tokenizer.END]
+
+
+def test_images_are_read_as_mmcv_reads_them(tmp_path):
+    """EXIF orientation applied; grey, RGBA and palette images to RGB."""
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (30, 50, 3), np.uint8).repeat(4, 0)
+    turned = Image.fromarray(pixels)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated 90 degrees clockwise
+    turned.save(tmp_path / 'turned.jpg', exif=exif, quality=95)
+    Image.fromarray(pixels[..., 0]).save(tmp_path / 'grey.png')
+    Image.fromarray(np.dstack([pixels, pixels[..., :1]]),
+                    'RGBA').save(tmp_path / 'alpha.png')
+    Image.fromarray(pixels).convert('P').save(tmp_path / 'palette.png')
+    for name in ('turned.jpg', 'grey.png', 'alpha.png', 'palette.png'):
+        path = str(tmp_path / name)
+        expected = mmcv.imread(path, channel_order='rgb')
+        actual = runtime.read_image(path)
+        assert actual.shape == expected.shape, name
+        assert (actual == expected).all(), name
+    assert runtime.read_image(str(tmp_path / 'turned.jpg')).shape[:2] == (
+        50, 120)
 
 
 @pytest.mark.parametrize('seed', range(3))
