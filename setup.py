@@ -52,5 +52,8 @@ setup(
         'tests': ['pytest', 'flake8==7.5.0', 'isort==9.0.2', 'yapf==0.43.0'],
         # tools/web_demo.py; Playwright drives a browser in its tests
         'demo': ['gradio>=6', 'playwright'],
+        # ONNX export (tools/export_onnx.py) and its runtime; the runtime
+        # alone needs onnxruntime, numpy, pillow, ftfy and regex
+        'deploy': ['onnx', 'onnxruntime', 'onnxscript'],
     },
 )

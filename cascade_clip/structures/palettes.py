@@ -53,7 +53,7 @@ def class_colours(num_classes: int) -> np.ndarray:
     return (np.array(colours) * 255).round().astype(np.uint8)
 
 
-def _dataset_palettes() -> Dict[Tuple[str, ...], np.ndarray]:
+def dataset_palettes() -> Dict[Tuple[str, ...], np.ndarray]:
     palettes = {}
     for name in sorted(DATASETS.module_dict):
         meta = getattr(DATASETS.module_dict[name], 'METAINFO', None) or {}
@@ -68,7 +68,7 @@ def _dataset_palettes() -> Dict[Tuple[str, ...], np.ndarray]:
 def dataset_palette(class_names: Sequence[str]) -> Optional[np.ndarray]:
     """``(K, 3)`` uint8 colours of the registered dataset whose classes are
     exactly ``class_names`` (in order), or ``None``."""
-    return _dataset_palettes().get(tuple(str(n) for n in class_names))
+    return dataset_palettes().get(tuple(str(n) for n in class_names))
 
 
 def class_palette(class_names: Sequence[str]) -> np.ndarray:

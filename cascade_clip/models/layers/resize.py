@@ -8,15 +8,17 @@ function (up to float rounding) with a backward pass of two more matrix
 products instead of the scattered atomic additions of the interpolation's
 backward on a GPU.
 """
-from functools import lru_cache
-from typing import Sequence
+from typing import Dict, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+# (in_size, out_size, dtype, device, axis) -> weights; a few sizes per run
+_MATRICES: Dict[tuple, Tensor] = {}
+_MAX_CACHED = 64
 
-@lru_cache(maxsize=64)
+
 def bilinear_matrix(in_size: int,
                     out_size: int,
                     dtype: torch.dtype,
@@ -25,7 +27,22 @@ def bilinear_matrix(in_size: int,
     """``(out_size, in_size)`` weights of 1-D bilinear resizing with
     ``align_corners=False`` along ``axis`` (-2 rows, -1 columns): PyTorch's
     own, read off by resizing the identity along that axis, so that they
-    are exactly the weights its kernel uses there. Cached."""
+    are exactly the weights its kernel uses there.
+
+    Cached, real tensors only: made while a compiler or an exporter traces
+    with fake tensors (a subclass of ``Tensor``), they would be handed to
+    later calls that are not traced, or traced again."""
+    key = (in_size, out_size, dtype, device, axis)
+    weights = _MATRICES.get(key)
+    if weights is None:
+        weights = _bilinear_weights(in_size, out_size, dtype, device, axis)
+        if type(weights) is Tensor and len(_MATRICES) < _MAX_CACHED:
+            _MATRICES[key] = weights
+    return weights
+
+
+def _bilinear_weights(in_size: int, out_size: int, dtype: torch.dtype,
+                      device: torch.device, axis: int) -> Tensor:
     identity = torch.eye(in_size, dtype=torch.float32)[None, None]
     if axis == -2:
         weights = F.interpolate(
