@@ -9,7 +9,7 @@ The console shows what runs, progress with ETA and the evaluation tables;
 the full log is in <work dir>/<timestamp>/<timestamp>.log.
 """
 from cascade_clip.apis import train_config
-from cascade_clip.apis.experiment import run_train
+from cascade_clip.apis.experiment import completed_run_message, run_train
 from cascade_clip.engine import finish_distributed, init_cpu_distributed
 from cascade_clip.utils.cli import (ToolParser, add_cfg_options, add_launcher,
                                     parse_launch_args, run_tool_main)
@@ -48,6 +48,10 @@ def main():
         load_from=args.load_from,
         cfg_options=args.cfg_options,
         launcher=args.launcher)
+    complete = completed_run_message(cfg)
+    if complete:
+        print(complete)
+        return
     init_cpu_distributed(args.launcher)
     run_train(cfg, brief=not args.verbose)
     finish_distributed()

@@ -14,7 +14,8 @@ from mmengine.runner import Runner
 from mmseg.registry import RUNNERS
 from torch import nn
 
-from ..checkpoint import check_checkpoint_file, resume_checkpoint
+from ..checkpoint import (check_checkpoint_file, resume_checkpoint,
+                          run_from_checkpoint)
 from ..engine.console import BriefConsoleRunner
 from ..engine.optim import amp_optim_wrapper_options
 from ..utils.device import NoGPUError
@@ -59,6 +60,46 @@ def _write_json_to(evaluator, work_dir: str) -> None:
             metric['json_dir'] = work_dir
 
 
+def _resumed_checkpoint(cfg: Config) -> str:
+    return cfg.get('load_from') or resume_checkpoint(cfg.work_dir)
+
+
+def _continue_the_run(cfg: Config) -> None:
+    """Sets the config's seed to the one of the run ``--resume``
+    continues (a seed given on the command line that differs is replaced,
+    with a warning)."""
+    checkpoint = _resumed_checkpoint(cfg)
+    run = run_from_checkpoint(checkpoint)
+    seed = run['seed']
+    randomness = dict(cfg.get('randomness') or {})
+    if seed is not None:
+        given = randomness.get('seed')
+        if given is not None and given != seed:
+            print_log(
+                f'--resume continues the run of {checkpoint} with its seed '
+                f'{seed}, not randomness.seed={given}',
+                logger='current',
+                level=logging.WARNING)
+        cfg.randomness = dict(randomness, seed=seed)
+
+
+def completed_run_message(cfg: Config) -> Optional[str]:
+    """For a config of :func:`train_config` with ``resume``: a line saying
+    that the run it continues has ended already (``None`` when there is
+    training left, or nothing is resumed)."""
+    max_iters = (cfg.get('train_cfg') or {}).get('max_iters')
+    if not cfg.get('resume') or max_iters is None:
+        return None
+    checkpoint = _resumed_checkpoint(cfg)
+    done = run_from_checkpoint(checkpoint)['iter'] or 0
+    if done < max_iters:
+        return None
+    return (f'the run in {cfg.work_dir} is complete: {checkpoint} is '
+            f'iteration {done} of {max_iters}; nothing '
+            'to train (to train longer, raise train_cfg.max_iters and the '
+            'schedule\'s end)')
+
+
 def train_config(config: str,
                  work_dir: Optional[str] = None,
                  resume: bool = False,
@@ -73,7 +114,12 @@ def train_config(config: str,
         work_dir: Where logs and checkpoints go (default
             ``./work_dirs/<config name>``).
         resume: Continue from the last checkpoint in ``work_dir`` (or from
-            ``load_from`` when given), with its optimizer, schedule and seed.
+            ``load_from`` when given) the run that wrote it: its weights,
+            optimizer, schedule, message hub, and its random seed, which
+            mmengine would restore only after the data loader is built
+            (so a resumed run without ``randomness.seed`` would draw
+            another data order); the sampler then replays the data order
+            and :class:`~cascade_clip.engine.IterSeedHook` the dropout.
         amp: Mixed precision on the GPU (bfloat16 where supported, else
             float16 with dynamic loss scaling).
         load_from: Checkpoint to start from, e.g. the inductive model for a
@@ -101,6 +147,8 @@ def train_config(config: str,
             level=logging.WARNING)
         resume = False
     cfg.resume = resume
+    if resume:
+        _continue_the_run(cfg)
     if (cfg.get('load_from') and not resume and '://' not in cfg.load_from
             and not osp.isfile(cfg.load_from)):
         raise FileNotFoundError(

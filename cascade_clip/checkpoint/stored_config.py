@@ -18,3 +18,11 @@ def config_from_checkpoint(checkpoint: str) -> Config:
                          'written by this project\'s training do); give the '
                          'config file too (--config)')
     return Config.fromstring(text, file_format='.py')
+
+
+def run_from_checkpoint(checkpoint: str) -> dict:
+    """What a checkpoint written by the runner records of its run: ``seed``
+    (the run's random seed), ``iter`` (iterations done) and ``cfg`` (the
+    config as text); each ``None`` where the checkpoint has none."""
+    meta = load_weights_only(checkpoint, mmap=True).get('meta') or {}
+    return {key: meta.get(key) for key in ('seed', 'iter', 'cfg')}

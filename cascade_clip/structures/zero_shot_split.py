@@ -1,6 +1,6 @@
 """Which classes a zero-shot model learns from labels (seen) and which it
-must recognise without them (unseen), and the paper's three splits (SPEC
-section 6).
+must recognise without them (unseen), and the paper's three splits
+(docs/method.md §6).
 
 Class ids are positions in the dataset's ``METAINFO['classes']``, i.e. label
 values after the dataset's label reduction. The segmentor and the metric are

@@ -93,9 +93,9 @@ def test_converting_a_converted_checkpoint_is_refused(tmp_path, golden_case):
         convert_official_checkpoint(dst, str(tmp_path / 'again.pth'))
 
 
-# The paper's decoder layer names, written out from SPEC 4.4 (norm2 follows
-# the cross-attention, norm3 the FFN; self_attn and norm1 are never used),
-# independently of the converter's patterns.
+# The paper's decoder layer names, written out from docs/method.md §4.4
+# (norm2 follows the cross-attention, norm3 the FFN; self_attn and norm1 are
+# never used), independently of the converter's patterns.
 UNUSED_PARTS = ('self_attn.in_proj_weight', 'self_attn.in_proj_bias',
                 'self_attn.out_proj.weight', 'self_attn.out_proj.bias',
                 'norm1.weight', 'norm1.bias')

@@ -18,8 +18,7 @@ from PIL import Image
 
 from cascade_clip.deploy import onnx_runtime as runtime
 from cascade_clip.deploy.export import resize_rule
-from cascade_clip.models.segmentors.zero_shot_encoder_decoder import \
-    sliding_windows
+from cascade_clip.models.segmentors import sliding_windows
 from cascade_clip.models.text_embeddings import MULTI_TEMPLATES
 from cascade_clip.structures import DATASET_CLASSES
 from cascade_clip.visualization import (class_colours, draw_overlay,

@@ -15,9 +15,10 @@ import torch
 from tools_helpers import (VOC_INDUCTIVE, make_workspace, run_tool,
                            tests_on_pythonpath)
 
+# No seed: a run draws its own, as the configs leave randomness.seed unset.
 OPTIONS = [
-    '--cfg-options', 'randomness.seed=1234', 'train_cfg.max_iters=8',
-    'train_cfg.val_interval=4', 'default_hooks.checkpoint.interval=2'
+    '--cfg-options', 'train_cfg.max_iters=8', 'train_cfg.val_interval=4',
+    'default_hooks.checkpoint.interval=2'
 ]
 
 
@@ -50,10 +51,9 @@ def weights(path):
 
 
 def test_killed_run_resumes_to_the_same_weights(workspace):
-    straight = osp.join(workspace, 'work_dirs', 'straight')
-    run_tool(['train.py', VOC_INDUCTIVE, '--work-dir', straight] + OPTIONS,
-             workspace)
-
+    """A run started without a seed, killed after iteration 5 and resumed
+    with ``--resume`` alone (as a user runs it), ends with the weights of an
+    uninterrupted run of its seed (read from its checkpoint)."""
     config = killing_config(osp.join(workspace, 'killing.py'))
     resumed = osp.join(workspace, 'work_dirs', 'resumed')
     killed = run_tool(
@@ -64,6 +64,12 @@ def test_killed_run_resumes_to_the_same_weights(workspace):
     assert killed.returncode == -signal.SIGKILL
     assert osp.isfile(osp.join(resumed, 'iter_4.pth'))
     assert not osp.exists(osp.join(resumed, 'iter_6.pth'))
+    seed = torch.load(osp.join(resumed, 'iter_4.pth'),
+                      weights_only=True)['meta']['seed']
+
+    straight = osp.join(workspace, 'work_dirs', 'straight')
+    run_tool(['train.py', VOC_INDUCTIVE, '--work-dir', straight] + OPTIONS +
+             [f'randomness.seed={seed}'], workspace)
 
     result = run_tool(
         ['train.py', VOC_INDUCTIVE, '--work-dir', resumed, '--resume'] +
@@ -85,6 +91,15 @@ def test_killed_run_resumes_to_the_same_weights(workspace):
                        train_history(osp.join(straight, 'iter_8.pth')))
     assert len(reference['train/loss']) == 8
     assert ours == reference
+
+    # Resuming the run again: it is complete, and says so.
+    again = run_tool(
+        ['train.py', VOC_INDUCTIVE, '--work-dir', resumed, '--resume'] +
+        OPTIONS, workspace)
+    assert (f'the run in {resumed} is complete: '
+            f'{osp.join(resumed, "iter_8.pth")} is iteration 8 of 8'
+            ) in again.stdout
+    assert 'Iter(train)' not in again.stdout + again.stderr
 
 
 def train_history(path):

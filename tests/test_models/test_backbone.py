@@ -23,8 +23,8 @@ def test_maps_and_global_embedding_on_a_non_square_image():
 
 def test_intermediate_maps_come_from_the_out_indices_blocks():
     """Each map, recomputed by hand from the output of block
-    ``out_indices[k]`` (SPEC 2.5-2.6), and the final map from the last
-    block."""
+    ``out_indices[k]`` (docs/method.md §2.5-2.6), and the final map from the
+    last block."""
     backbone = build_part('backbone', out_indices=[2, 5, 9]).eval()
     outputs = []
     hooks = [

@@ -1,5 +1,5 @@
 """CascadeHead: relationship queries, NGA, one decoder per stage, summed
-masks (SPEC section 4), at the tiny model's sizes."""
+masks (docs/method.md §4), at the tiny model's sizes."""
 import math
 
 import torch

@@ -1,4 +1,4 @@
-"""MaskLoss against the loss written out naively (SPEC section 5)."""
+"""MaskLoss against the loss written out naively (docs/method.md §5)."""
 import pytest
 import torch
 import torch.nn.functional as F

@@ -252,8 +252,8 @@ def test_more_classes_than_a_label_byte_holds():
 
 
 def test_slide_inference_equals_a_hand_loop_over_the_windows():
-    """SPEC 6: per axis n = max(L - crop + stride - 1, 0) // stride + 1
-    windows, the last shifted back to end at the border; overlaps
+    """docs/method.md §6: per axis n = max(L - crop + stride - 1, 0) //
+    stride + 1 windows, the last shifted back to end at the border; overlaps
     averaged. For 80 x 130 with 64 / 48: rows start at 0 and 16, columns
     at 0, 48 and 66."""
     model = build().eval()

@@ -1,4 +1,5 @@
-"""Inference with overlapping windows, as the paper tests (SPEC §6)."""
+"""Inference with overlapping windows, as the paper tests
+(docs/method.md §6)."""
 from typing import Callable, List, Optional, Tuple
 
 import torch

@@ -1,4 +1,4 @@
-# Data pipelines shared by the three zero-shot datasets (SPEC section 6).
+# Data pipelines shared by the three zero-shot datasets (docs/method.md §5-6).
 crop_size = (512, 512)
 train_pipeline = [
     dict(type='CheckedLoadImageFromFile'),

@@ -1,4 +1,4 @@
-# Cascade-CLIP with CLIP ViT-B/16 (SPEC sections 2-5). The top-level configs
+# Cascade-CLIP with CLIP ViT-B/16 (docs/method.md §2-5). The top-level configs
 # set the classes and their split (the dataset's zero_shot_split) and the
 # prompt tokens.
 data_preprocessor = dict(
