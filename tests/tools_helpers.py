@@ -130,6 +130,12 @@ def work_dir(root: str, config: str) -> str:
     return osp.join(root, 'work_dirs', osp.splitext(osp.basename(config))[0])
 
 
+def test_dir(root: str, config: str, checkpoint: str) -> str:
+    """Where tools/test.py puts its results by default."""
+    stem = osp.splitext(osp.basename(checkpoint))[0]
+    return osp.join(work_dir(root, config), f'test_{stem}')
+
+
 def write_checkpoint(config: str, path: str, seed: int = 0) -> str:
     """A checkpoint of ``config``'s model with random weights (no training),
     in the format the training tool writes; for tests of the test tool."""

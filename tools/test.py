@@ -1,10 +1,13 @@
 """Evaluate a checkpoint: seen / unseen / all tables, JSON in the work dir.
 
     python tools/test.py CONFIG CHECKPOINT [--eval mIoU] [--work-dir DIR]
-                         [--out DIR] [--show] [--show-dir DIR]
+                         [--overwrite] [--out DIR] [--show] [--show-dir DIR]
                          [--cfg-options k=v ...] [--launcher ...]
                          [--verbose] [--debug]
 
+The results (zero_shot_metrics.json, the log) go to --work-dir, by default
+work_dirs/<config name>/test_<checkpoint name>: never over the training
+run's files; results that exist are replaced only with --overwrite.
 Checkpoints of the paper's code load as they are (converted on load).
 """
 from cascade_clip.apis import test_config
@@ -24,7 +27,14 @@ def parse_args():
         nargs='+',
         help='accepted for the paper\'s commands (mIoU); the zero-shot '
         'mIoU(S)/mIoU(U)/hIoU report always runs')
-    parser.add_argument('--work-dir', help='where the log and JSON go')
+    parser.add_argument(
+        '--work-dir',
+        help='where the log and JSON go (default: work_dirs/<config '
+        'name>/test_<checkpoint name>)')
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='replace the results that --work-dir holds already')
     parser.add_argument('--out', help='folder for predicted label PNGs')
     parser.add_argument(
         '--show', action='store_true', help='show predictions in a window')
@@ -54,7 +64,8 @@ def main():
         show_dir=args.show_dir,
         wait_time=args.wait_time,
         cfg_options=args.cfg_options,
-        launcher=args.launcher)
+        launcher=args.launcher,
+        overwrite=args.overwrite)
     init_cpu_distributed(args.launcher)
     run_test(cfg, brief=not args.verbose)
     finish_distributed()

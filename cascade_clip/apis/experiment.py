@@ -18,6 +18,7 @@ from ..checkpoint import (check_checkpoint_file, resume_checkpoint,
                           run_from_checkpoint)
 from ..engine.console import BriefConsoleRunner
 from ..engine.optim import amp_optim_wrapper_options
+from ..evaluation.zero_shot_metric import JSON_NAME
 from ..utils.device import NoGPUError
 from .model import load_config
 
@@ -172,6 +173,15 @@ def train_config(config: str,
     return cfg
 
 
+def test_work_dir(config: str, checkpoint: str) -> str:
+    """Where an evaluation goes by default: ``work_dirs/<config
+    name>/test_<checkpoint name>``, a folder of its own per checkpoint, so
+    that it never replaces the files of the training run."""
+    name = osp.splitext(osp.basename(config))[0]
+    stem = osp.splitext(osp.basename(checkpoint))[0]
+    return osp.join('./work_dirs', name, f'test_{stem}')
+
+
 def test_config(config: str,
                 checkpoint: str,
                 work_dir: Optional[str] = None,
@@ -180,7 +190,8 @@ def test_config(config: str,
                 show_dir: Optional[str] = None,
                 wait_time: float = 2,
                 cfg_options: Optional[dict] = None,
-                launcher: str = 'none') -> Config:
+                launcher: str = 'none',
+                overwrite: bool = False) -> Config:
     """The config of an evaluation run.
 
     The zero-shot metric prints its seen / unseen / all tables and writes
@@ -190,20 +201,31 @@ def test_config(config: str,
         config: Config file.
         checkpoint: Weights to evaluate (this project's, or the paper's,
             converted on load).
-        work_dir: Where the log and the JSON go.
+        work_dir: Where the log and the JSON go (default:
+            :func:`test_work_dir`).
         out: Folder for the predicted label PNGs.
         show: Show each prediction in a window.
         show_dir: Folder for prediction / ground-truth pictures.
         wait_time: Seconds each shown picture stays.
         cfg_options: Config overrides.
         launcher: See :func:`train_config`.
+        overwrite: Replace a ``zero_shot_metrics.json`` that ``work_dir``
+            holds already (by default that is refused).
 
     Raises:
         FileNotFoundError: the config or the checkpoint is missing.
+        FileExistsError: ``work_dir`` holds results and ``overwrite`` is
+            false.
         NotACheckpointError: the checkpoint is not one.
     """
     check_checkpoint_file(checkpoint, 'CHECKPOINT')
-    cfg = _load(config, cfg_options, launcher, work_dir)
+    cfg = _load(config, cfg_options, launcher, work_dir
+                or test_work_dir(config, checkpoint))
+    results = osp.join(cfg.work_dir, JSON_NAME)
+    if osp.isfile(results) and not overwrite:
+        raise FileExistsError(
+            f'{results} exists already (results of an earlier run): pass '
+            '--overwrite to replace it, or choose another --work-dir')
     cfg.load_from = checkpoint
     cfg.model.pretrained = None
     # Only the test loop runs: a test-only config (cross-dataset) need not

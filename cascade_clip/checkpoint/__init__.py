@@ -14,7 +14,7 @@ __all__ = [
     'DEFAULT_CLIP_PATH', 'VIT_B_16_URL', 'CLIPWeightsError',
     'clip_tower_weights', 'read_clip_weights', 'text_encoder_config',
     'checkpoint_globals', 'load_weights_only', 'config_from_checkpoint',
-    'run_from_checkpoint',
-    'convert_official_checkpoint', 'convert_official_state_dict',
-    'is_official_state_dict', 'model_config_from_official'
+    'run_from_checkpoint', 'convert_official_checkpoint',
+    'convert_official_state_dict', 'is_official_state_dict',
+    'model_config_from_official'
 ]

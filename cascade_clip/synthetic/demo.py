@@ -193,9 +193,10 @@ def run_demo(out_dir: str = 'work_dirs/demo',
         tables=False)
     seconds = time.perf_counter() - start
     checkpoint = osp.join(work_dir, f'iter_{iters}.pth')
+    test_dir = osp.join(work_dir, 'test')
     metrics = run_test(
         test_config(
-            config, checkpoint, work_dir=work_dir, cfg_options=options),
+            config, checkpoint, work_dir=test_dir, cfg_options=options),
         tables=False)
 
     control_dir = osp.join(out_dir, 'control')
@@ -211,7 +212,7 @@ def run_demo(out_dir: str = 'work_dirs/demo',
             cfg_options=dict(options,
                              **{'model.text_embeddings': control_file})),
         tables=False)
-    trained_iou, control_iou = _per_class(work_dir), _per_class(control_dir)
+    trained_iou, control_iou = _per_class(test_dir), _per_class(control_dir)
     result = DemoResult(
         metrics=dict(metrics),
         control=dict(control),
@@ -246,7 +247,10 @@ def _transductive(work_dir: str, checkpoint: str, options: dict):
                           f'iter_{options["train_cfg.max_iters"]}.pth')
     metrics = run_test(
         test_config(
-            config, checkpoint, work_dir=work_dir, cfg_options=options),
+            config,
+            checkpoint,
+            work_dir=osp.join(work_dir, 'test'),
+            cfg_options=options),
         tables=False)
     return dict(metrics), checkpoint
 
@@ -265,9 +269,13 @@ def _draw(result: DemoResult, checkpoint: str, config: str, options: dict,
         min_side=192,
         only_labelled=True)
     result.pictures = [p.path for p in pictures]
-    metrics_json = osp.join(osp.dirname(checkpoint), 'zero_shot_metrics.json')
-    result.chart = plot_iou_chart(metrics_json,
-                                  osp.join(out_dir, 'iou_chart.png')).path
+    metrics_json = osp.join(
+        osp.dirname(checkpoint), 'test', 'zero_shot_metrics.json')
+    stage = 'transductive' if result.transductive else 'inductive'
+    result.chart = plot_iou_chart(
+        metrics_json,
+        osp.join(out_dir, 'iou_chart.png'),
+        name=f'Cascade-CLIP in the shapes world, {stage}').path
     [result.infer] = segment_images(
         pictures[0].img_path,
         checkpoint,

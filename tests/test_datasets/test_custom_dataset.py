@@ -12,7 +12,7 @@ from conftest import REPO
 from mmseg.registry import DATASETS
 from mmseg.utils import register_all_modules
 from PIL import Image
-from tools_helpers import run_tool, work_dir
+from tools_helpers import run_tool, test_dir, work_dir
 
 from cascade_clip.testing import make_custom, write_tiny_clip
 
@@ -61,7 +61,10 @@ def test_train_test_and_infer_on_your_own_folder(tmp_path, monkeypatch):
     result = run_tool(['test.py', CONFIG, checkpoint], root)
     log = result.stdout + result.stderr
     assert 'unseen classes:' in log and 'hIoU' in log
-    with open(osp.join(work_dir(root, CONFIG), 'zero_shot_metrics.json')) as f:
+    with open(
+            osp.join(
+                test_dir(root, CONFIG, checkpoint),
+                'zero_shot_metrics.json')) as f:
         report = json.load(f)
     assert report['unseen_classes'] == [3, 5]  # car, tree
     assert [(c['name'], c['split']) for c in report['per_class']

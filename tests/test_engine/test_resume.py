@@ -64,8 +64,8 @@ def test_killed_run_resumes_to_the_same_weights(workspace):
     assert killed.returncode == -signal.SIGKILL
     assert osp.isfile(osp.join(resumed, 'iter_4.pth'))
     assert not osp.exists(osp.join(resumed, 'iter_6.pth'))
-    seed = torch.load(osp.join(resumed, 'iter_4.pth'),
-                      weights_only=True)['meta']['seed']
+    seed = torch.load(
+        osp.join(resumed, 'iter_4.pth'), weights_only=True)['meta']['seed']
 
     straight = osp.join(workspace, 'work_dirs', 'straight')
     run_tool(['train.py', VOC_INDUCTIVE, '--work-dir', straight] + OPTIONS +

@@ -24,7 +24,7 @@ def test_demo_runs_the_whole_workflow(tmp_path):
                   'paramwise_options'):
         assert noise not in log, noise
     assert osp.isfile(out / 'work_dir' / 'iter_4.pth')
-    with open(out / 'work_dir' / 'zero_shot_metrics.json') as f:
+    with open(out / 'work_dir' / 'test' / 'zero_shot_metrics.json') as f:
         trained = json.load(f)
     with open(out / 'control' / 'zero_shot_metrics.json') as f:
         control = json.load(f)

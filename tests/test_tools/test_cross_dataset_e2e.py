@@ -6,7 +6,7 @@ import os.path as osp
 
 import pytest
 from conftest import REPO
-from tools_helpers import COCO_INDUCTIVE, run_tools, work_dir, write_checkpoint
+from tools_helpers import COCO_INDUCTIVE, run_tools, test_dir, write_checkpoint
 
 from cascade_clip.structures.class_names import DATASET_CLASSES
 from cascade_clip.testing import (make_ade20k150, make_ade20k847,
@@ -45,7 +45,7 @@ def evaluations(tmp_path_factory):
     for target, result in zip(TARGETS, results):
         with open(
                 osp.join(
-                    work_dir(root, tiny_config(target)),
+                    test_dir(root, tiny_config(target), checkpoint),
                     'zero_shot_metrics.json')) as f:
             out[target] = (result.stdout + result.stderr, json.load(f))
     return out

@@ -14,7 +14,7 @@ from mmengine.config import Config
 from PIL import Image
 from tools_helpers import (COCO_INDUCTIVE, COCO_TO_VOC, VOC_INDUCTIVE,
                            VOC_TRANSDUCTIVE, make_workspace, run_tool,
-                           tests_on_pythonpath, work_dir)
+                           snapshot, test_dir, tests_on_pythonpath, work_dir)
 
 from cascade_clip.checkpoint import model_config_from_official
 
@@ -86,10 +86,10 @@ def test_transductive_training_starts_from_the_inductive_checkpoint(
     st_dir = work_dir(workspace, VOC_TRANSDUCTIVE)
     assert osp.isfile(osp.join(st_dir, 'iter_20.pth'))
 
-    result = run_tool([
-        'test.py', VOC_TRANSDUCTIVE,
-        osp.join(st_dir, 'iter_20.pth'), '--eval', 'mIoU'
-    ], workspace)
+    checkpoint = osp.join(st_dir, 'iter_20.pth')
+    training = snapshot(st_dir)
+    result = run_tool(
+        ['test.py', VOC_TRANSDUCTIVE, checkpoint, '--eval', 'mIoU'], workspace)
     log = result.stdout + result.stderr
     for table in ('seen classes:', 'unseen classes:', 'zero-shot summary:'):
         assert table in log
@@ -97,7 +97,11 @@ def test_transductive_training_starts_from_the_inductive_checkpoint(
         assert column in log
     for name in ('aeroplane', 'person', 'pottedplant', 'tvmonitor'):
         assert name in log
-    with open(osp.join(st_dir, 'zero_shot_metrics.json')) as f:
+    # the training's files are as they were; the results have their folder
+    after = snapshot(st_dir)
+    assert {k: after[k] for k in training} == training
+    results = test_dir(workspace, VOC_TRANSDUCTIVE, checkpoint)
+    with open(osp.join(results, 'zero_shot_metrics.json')) as f:
         report = json.load(f)
     assert set(report['summary']) == {
         'aAcc', 'mIoU', 'mAcc', 'mIoU_seen', 'mIoU_unseen', 'hIoU'
@@ -136,7 +140,7 @@ def test_cross_dataset_evaluation_reports_all_classes(workspace):
     assert 'tvmonitor' in log  # VOC's classes, not COCO's
     with open(
             osp.join(
-                work_dir(workspace, COCO_TO_VOC),
+                test_dir(workspace, COCO_TO_VOC, checkpoint),
                 'zero_shot_metrics.json')) as f:
         report = json.load(f)
     assert set(report['summary']) == {'aAcc', 'mIoU', 'mAcc'}

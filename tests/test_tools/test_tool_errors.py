@@ -27,6 +27,27 @@ def test_missing_checkpoint_to_evaluate_is_named(tmp_path):
         make_test_config(VOC_INDUCTIVE, missing)
 
 
+def test_results_that_exist_are_not_replaced(tmp_path):
+    """An evaluation into a folder that holds results (e.g. the training's
+    work dir) is refused, unless asked to overwrite."""
+    from tools_helpers import write_checkpoint
+    checkpoint = write_checkpoint(VOC_INDUCTIVE, str(tmp_path / 'm.pth'))
+    results = tmp_path / 'run' / 'zero_shot_metrics.json'
+    results.parent.mkdir()
+    results.write_text('{"summary": {}}')
+    with pytest.raises(FileExistsError, match=r'zero_shot_metrics\.json '
+                       'exists already .* --overwrite'):
+        make_test_config(VOC_INDUCTIVE, checkpoint, str(results.parent))
+    cfg = make_test_config(
+        VOC_INDUCTIVE, checkpoint, str(results.parent), overwrite=True)
+    assert cfg.work_dir == str(results.parent)
+    assert results.read_text() == '{"summary": {}}'
+    default = make_test_config(VOC_INDUCTIVE, checkpoint)
+    assert default.work_dir == osp.join(
+        './work_dirs', 'cascade-clip_tiny_1xb2-40_voc20-64x64_inductive',
+        'test_m')
+
+
 def test_eval_accepts_only_miou():
     parse_eval(['mIoU'])
     parse_eval(None)
