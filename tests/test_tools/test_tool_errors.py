@@ -35,8 +35,10 @@ def test_results_that_exist_are_not_replaced(tmp_path):
     results = tmp_path / 'run' / 'zero_shot_metrics.json'
     results.parent.mkdir()
     results.write_text('{"summary": {}}')
-    with pytest.raises(FileExistsError, match=r'zero_shot_metrics\.json '
-                       'exists already .* --overwrite'):
+    with pytest.raises(
+            FileExistsError,
+            match=r'zero_shot_metrics\.json '
+            'exists already .* --overwrite'):
         make_test_config(VOC_INDUCTIVE, checkpoint, str(results.parent))
     cfg = make_test_config(
         VOC_INDUCTIVE, checkpoint, str(results.parent), overwrite=True)
