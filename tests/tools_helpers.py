@@ -130,7 +130,7 @@ def work_dir(root: str, config: str) -> str:
     return osp.join(root, 'work_dirs', osp.splitext(osp.basename(config))[0])
 
 
-def test_dir(root: str, config: str, checkpoint: str) -> str:
+def results_dir(root: str, config: str, checkpoint: str) -> str:
     """Where tools/test.py puts its results by default."""
     stem = osp.splitext(osp.basename(checkpoint))[0]
     return osp.join(work_dir(root, config), f'test_{stem}')

@@ -17,6 +17,10 @@ NODE_RANK=${NODE_RANK:-0}
 PORT=${MASTER_PORT:-${PORT:-29500}}
 MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
 DIR=$(cd "$(dirname "$0")" && pwd)
+# One thread per process unless said otherwise: what torchrun and mmengine
+# set anyway, each with a warning per process when the variables are unset.
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+export MKL_NUM_THREADS=${MKL_NUM_THREADS:-1}
 
 exec "${PYTHON:-python}" -m torch.distributed.run \
     --nnodes="$NNODES" \

@@ -6,6 +6,7 @@ operators it has a handle for are counted (linear layers, matmuls,
 convolutions, layer norms, bilinear resizes, and here also fused attention);
 element-wise operators are not.
 """
+import warnings
 from math import prod
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -115,7 +116,12 @@ def count_flops(model: nn.Module,
         has no handle for, e.g. element-wise ones) and ``class_embeddings``
         (their source, see :func:`cache_class_embeddings`).
     """
-    from fvcore.nn import FlopCountAnalysis
+    with warnings.catch_warnings():
+        # fvcore scripts a helper with torch.jit at import, which torch
+        # >= 2.10 calls deprecated; nothing here depends on it
+        warnings.filterwarnings(
+            'ignore', message='`torch.jit.script` is deprecated')
+        from fvcore.nn import FlopCountAnalysis
     model.eval()
     embeddings = cache_class_embeddings(model)
     device = next(model.parameters()).device

@@ -22,6 +22,14 @@ PER_CLASS_TABLE_TITLES = tuple(f'{title}:'
                                for title in [t for _, t in _TABLE_TITLES] +
                                [ALL_CLASSES_TITLE])
 SUMMARY_TABLE_TITLE = 'zero-shot summary:'
+# The per-class tables of the log (and console) show every class of a split
+# up to this many; a longer one shows the SHOWN_EACH highest and lowest IoU,
+# and every class is in TABLES_NAME (and the JSON) beside the JSON.
+MAX_TABLE_ROWS = 40
+SHOWN_EACH = 10
+TABLES_NAME = 'per_class_iou.txt'
+# Class names are cut to this many characters in the log's tables.
+MAX_NAME_CHARS = 40
 
 
 @METRICS.register_module()
@@ -228,23 +236,40 @@ class ZeroShotIoUMetric(IoUMetric):
                     unseen_classes=unseen))
         return metrics
 
-    @staticmethod
-    def _log_tables(rows: List[dict],
+    def _log_tables(self,
+                    rows: List[dict],
                     metrics: Dict[str, float],
                     class_split: bool = True) -> None:
-        """Prints per-class tables for each split (one of all classes
-        without a split) and the summary table."""
+        """Logs per-class tables for each split (one of all classes
+        without a split) and the summary table. A split of more than
+        :data:`MAX_TABLE_ROWS` classes shows its :data:`SHOWN_EACH` highest
+        and lowest IoU; with a ``json_dir``, every table in full goes to
+        :data:`TABLES_NAME` there."""
         titles = _TABLE_TITLES if class_split else ((None,
                                                      ALL_CLASSES_TITLE), )
+        full_tables = []
+        path = (
+            osp.join(self.json_dir, TABLES_NAME)
+            if self.json_dir is not None else None)
         for split, title in titles:
             split_rows = [r for r in rows if r['split'] == split]
             if not split_rows:
                 continue
-            table = PrettyTable()
-            for column, key in (('Class', 'name'), ('Index', 'index'),
-                                ('IoU', 'IoU'), ('Acc', 'Acc')):
-                table.add_column(column, [r[key] for r in split_rows])
-            print_log(f'{title}:\n{table.get_string()}', logger='current')
+            full_tables.append(f'{title}:\n{_table(split_rows)}')
+            shown, note = split_rows, ''
+            if path and len(split_rows) > MAX_TABLE_ROWS:
+                ranked = sorted(
+                    split_rows,
+                    key=lambda r: -1.0 if r['IoU'] is None else r['IoU'])
+                shown = sorted(
+                    ranked[-SHOWN_EACH:][::-1] + ranked[:SHOWN_EACH],
+                    key=lambda r: -1.0 if r['IoU'] is None else -r['IoU'])
+                note = (f'\n({len(split_rows)} classes: the {SHOWN_EACH} '
+                        f'highest and {SHOWN_EACH} lowest IoU shown; every '
+                        f'class in {path})')
+            print_log(
+                f'{title}:\n{_table(shown, MAX_NAME_CHARS)}{note}',
+                logger='current')
         summary = PrettyTable()
         for column, key in (('mIoU(S)', 'mIoU_seen'),
                             ('mIoU(U)', 'mIoU_unseen'), ('hIoU', 'hIoU'),
@@ -253,6 +278,27 @@ class ZeroShotIoUMetric(IoUMetric):
                 summary.add_column(column, [metrics[key]])
         print_log(
             f'{SUMMARY_TABLE_TITLE}\n{summary.get_string()}', logger='current')
+        if path:
+            write_atomic(
+                '\n\n'.join(full_tables +
+                            [f'{SUMMARY_TABLE_TITLE}\n{summary.get_string()}'])
+                + '\n', path)
+
+
+def _table(rows: List[dict], max_name: Optional[int] = None) -> str:
+    """A per-class table; names longer than ``max_name`` characters cut
+    with an ellipsis."""
+
+    def name(text: str) -> str:
+        if max_name is None or len(text) <= max_name:
+            return text
+        return text[:max_name - 1] + '\u2026'
+
+    table = PrettyTable()
+    table.add_column('Class', [name(r['name']) for r in rows])
+    for column, key in (('Index', 'index'), ('IoU', 'IoU'), ('Acc', 'Acc')):
+        table.add_column(column, [r[key] for r in rows])
+    return table.get_string()
 
 
 def write_json_atomic(path: str, payload: dict) -> None:

@@ -12,7 +12,7 @@ from conftest import REPO
 from mmseg.registry import DATASETS
 from mmseg.utils import register_all_modules
 from PIL import Image
-from tools_helpers import run_tool, test_dir, work_dir
+from tools_helpers import results_dir, run_tool, work_dir
 
 from cascade_clip.testing import make_custom, write_tiny_clip
 
@@ -63,7 +63,7 @@ def test_train_test_and_infer_on_your_own_folder(tmp_path, monkeypatch):
     assert 'unseen classes:' in log and 'hIoU' in log
     with open(
             osp.join(
-                test_dir(root, CONFIG, checkpoint),
+                results_dir(root, CONFIG, checkpoint),
                 'zero_shot_metrics.json')) as f:
         report = json.load(f)
     assert report['unseen_classes'] == [3, 5]  # car, tree

@@ -6,18 +6,20 @@ import os.path as osp
 
 import pytest
 from conftest import REPO
-from tools_helpers import COCO_INDUCTIVE, run_tools, test_dir, write_checkpoint
+from tools_helpers import (COCO_INDUCTIVE, results_dir, run_tools,
+                           write_checkpoint)
 
 from cascade_clip.structures.class_names import DATASET_CLASSES
 from cascade_clip.testing import (make_ade20k150, make_ade20k847,
-                                  make_pascal_context459, make_voc20,
-                                  write_tiny_clip)
+                                  make_context59, make_pascal_context459,
+                                  make_voc20, write_tiny_clip)
 
 TINY = osp.join(REPO, 'configs', 'tiny')
 # class list: (tiny config, generator)
 TARGETS = {
     'ade20k150': ('ade20k150', make_ade20k150),
     'ade20k847': ('ade20k847', make_ade20k847),
+    'context59': ('context59', make_context59),
     'pascal_context459': ('pascal-context459', make_pascal_context459),
     'voc21': ('voc21', make_voc20),
 }
@@ -43,11 +45,12 @@ def evaluations(tmp_path_factory):
                          for t in TARGETS])
     out = {}
     for target, result in zip(TARGETS, results):
-        with open(
-                osp.join(
-                    test_dir(root, tiny_config(target), checkpoint),
-                    'zero_shot_metrics.json')) as f:
-            out[target] = (result.stdout + result.stderr, json.load(f))
+        folder = results_dir(root, tiny_config(target), checkpoint)
+        with open(osp.join(folder, 'zero_shot_metrics.json')) as f:
+            report = json.load(f)
+        with open(osp.join(folder, 'per_class_iou.txt')) as f:
+            report['tables'] = f.read()
+        out[target] = (result.stdout + result.stderr, report)
     return out
 
 
@@ -68,3 +71,23 @@ def test_all_classes_report(target, evaluations):
     # and only the set's own ignore index was left out.
     assert [c['name'] for c in report['per_class'] if c['Acc'] is None] == []
     assert 0 <= report['summary']['aAcc'] <= 100
+
+
+@pytest.mark.parametrize('target', sorted(TARGETS))
+def test_the_console_stays_short_and_the_full_tables_are_in_files(
+        target, evaluations, tmp_path):
+    """847 classes: a console of at most ~60 lines, class names cut to 40
+    characters; every class, with its full name, in per_class_iou.txt
+    beside the JSON."""
+    log, report = evaluations[target]
+    lines = log.splitlines()
+    assert len(lines) <= 60, f'{len(lines)} console lines'
+    table_lines = [line for line in lines if line.startswith(('|', '+'))]
+    assert table_lines and max(len(line) for line in table_lines) <= 80
+    classes = DATASET_CLASSES[target]
+    if len(classes) > 40:
+        assert f'({len(classes)} classes: the 10 highest and 10 lowest IoU' \
+            in log
+    tables = report['tables']
+    for name in classes:
+        assert f' {name} ' in tables, name

@@ -13,8 +13,8 @@ import torch
 from mmengine.config import Config
 from PIL import Image
 from tools_helpers import (COCO_INDUCTIVE, COCO_TO_VOC, VOC_INDUCTIVE,
-                           VOC_TRANSDUCTIVE, make_workspace, run_tool,
-                           snapshot, test_dir, tests_on_pythonpath, work_dir)
+                           VOC_TRANSDUCTIVE, make_workspace, results_dir,
+                           run_tool, snapshot, tests_on_pythonpath, work_dir)
 
 from cascade_clip.checkpoint import model_config_from_official
 
@@ -100,7 +100,7 @@ def test_transductive_training_starts_from_the_inductive_checkpoint(
     # the training's files are as they were; the results have their folder
     after = snapshot(st_dir)
     assert {k: after[k] for k in training} == training
-    results = test_dir(workspace, VOC_TRANSDUCTIVE, checkpoint)
+    results = results_dir(workspace, VOC_TRANSDUCTIVE, checkpoint)
     with open(osp.join(results, 'zero_shot_metrics.json')) as f:
         report = json.load(f)
     assert set(report['summary']) == {
@@ -140,7 +140,7 @@ def test_cross_dataset_evaluation_reports_all_classes(workspace):
     assert 'tvmonitor' in log  # VOC's classes, not COCO's
     with open(
             osp.join(
-                test_dir(workspace, COCO_TO_VOC, checkpoint),
+                results_dir(workspace, COCO_TO_VOC, checkpoint),
                 'zero_shot_metrics.json')) as f:
         report = json.load(f)
     assert set(report['summary']) == {'aAcc', 'mIoU', 'mAcc'}

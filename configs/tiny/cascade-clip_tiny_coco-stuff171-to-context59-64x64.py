@@ -1,0 +1,25 @@
+# The COCO -> Pascal Context-59 cross-dataset config shrunk for tests and CPU
+# runs: a tiny COCO-Stuff model
+# (cascade-clip_tiny_1xb2-20_coco-stuff171-64x64_inductive) evaluated on the
+# data of `python tools/make_tiny_dataset.py context59 data/tiny`.
+_base_ = [
+    '../cross_dataset/cascade-clip_vit-b16_coco-stuff171-to-context59-512x512.py',  # noqa
+    '../_base_/models/cascade_clip_tiny.py'
+]
+custom_imports = dict(imports=['cascade_clip'], allow_failed_imports=False)
+crop_size = _base_.tiny_crop_size
+missing_data_hint = (
+    'This tiny config reads generated data: write it with `python '
+    'tools/make_tiny_dataset.py context59 data/tiny` in the folder you run '
+    'the tools in.')
+# One prompt template instead of 15: 15x fewer prompts for the CPU to embed.
+model = dict(_base_.tiny_model, prompt_templates='single')
+test_pipeline = _base_.tiny_test_pipeline
+val_dataloader = dict(
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(
+        data_root='data/tiny/VOCdevkit/VOC2010',
+        missing_data_hint=missing_data_hint,
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
