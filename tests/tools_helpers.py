@@ -118,7 +118,7 @@ def run_tools(runs, check=True, timeout=600):
     return results
 
 
-def tests_on_pythonpath() -> dict:
+def pythonpath_with_tests() -> dict:
     """The environment variable that lets a tool's config import this
     folder's test hooks (``kill_hook``, ``capture_hook``), keeping any
     ``PYTHONPATH`` the suite runs with."""

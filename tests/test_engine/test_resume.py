@@ -12,8 +12,8 @@ import textwrap
 import numpy as np
 import pytest
 import torch
-from tools_helpers import (VOC_INDUCTIVE, make_workspace, run_tool,
-                           tests_on_pythonpath)
+from tools_helpers import (VOC_INDUCTIVE, make_workspace,
+                           pythonpath_with_tests, run_tool)
 
 # No seed: a run draws its own, as the configs leave randomness.seed unset.
 OPTIONS = [
@@ -60,7 +60,7 @@ def test_killed_run_resumes_to_the_same_weights(workspace):
         ['train.py', config, '--work-dir', resumed] + OPTIONS,
         workspace,
         check=False,
-        env=tests_on_pythonpath())
+        env=pythonpath_with_tests())
     assert killed.returncode == -signal.SIGKILL
     assert osp.isfile(osp.join(resumed, 'iter_4.pth'))
     assert not osp.exists(osp.join(resumed, 'iter_6.pth'))

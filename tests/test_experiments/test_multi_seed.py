@@ -9,8 +9,8 @@ import statistics
 import textwrap
 
 import pytest
-from tools_helpers import (VOC_INDUCTIVE, make_workspace, run_tool_here,
-                           tests_on_pythonpath)
+from tools_helpers import (VOC_INDUCTIVE, make_workspace,
+                           pythonpath_with_tests, run_tool_here)
 
 from cascade_clip.experiments.multi_seed import combine, format_table
 
@@ -59,7 +59,7 @@ def runs(tmp_path, monkeypatch, capfd):
     work = osp.join(root, 'work_dirs', 'seeds')
     monkeypatch.setenv('OMP_NUM_THREADS', '1')  # see tools_helpers
     monkeypatch.setenv('PYTHONUNBUFFERED', '1')
-    monkeypatch.setenv('PYTHONPATH', tests_on_pythonpath()['PYTHONPATH'])
+    monkeypatch.setenv('PYTHONPATH', pythonpath_with_tests()['PYTHONPATH'])
     code = run_tool_here([
         'multi_seed.py',
         killing_config(osp.join(root, 'killing.py')), '--seeds', '0', '1',

@@ -13,8 +13,9 @@ import torch
 from mmengine.config import Config
 from PIL import Image
 from tools_helpers import (COCO_INDUCTIVE, COCO_TO_VOC, VOC_INDUCTIVE,
-                           VOC_TRANSDUCTIVE, make_workspace, results_dir,
-                           run_tool, snapshot, tests_on_pythonpath, work_dir)
+                           VOC_TRANSDUCTIVE, make_workspace,
+                           pythonpath_with_tests, results_dir, run_tool,
+                           snapshot, work_dir)
 
 from cascade_clip.checkpoint import model_config_from_official
 
@@ -186,7 +187,7 @@ def test_paper_checkpoint_evaluates_without_conversion(workspace, golden_case):
     cfg.dump(config)
     result = run_tool(['test.py', config, case + '.checkpoint.pth'],
                       workspace,
-                      env=tests_on_pythonpath())
+                      env=pythonpath_with_tests())
     log = result.stdout + result.stderr
     assert 'converted a checkpoint of the paper' in log
     assert 'zero-shot summary:' in log
