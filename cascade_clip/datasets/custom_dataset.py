@@ -1,5 +1,5 @@
 """Your own dataset: a folder of images and label PNGs plus a text file of
-class names (README, "Your own dataset")."""
+class names (docs/datasets.md, "Your own dataset")."""
 import os.path as osp
 from typing import Optional, Sequence, Union
 

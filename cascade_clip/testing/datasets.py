@@ -479,7 +479,7 @@ def make_custom(root: str,
                 size: Tuple[int, int] = DEFAULT_SIZE,
                 seed: int = 0,
                 class_names: Sequence[str] = CUSTOM_CLASSES) -> str:
-    """Writes a tiny dataset in the custom layout (README "Your own
+    """Writes a tiny dataset in the custom layout (docs/datasets.md, "Your own
     dataset") and returns its ``data_root``, ``root/my_dataset``.
 
     ``classes.txt`` (one name per line), ``images/{train,val}/*.jpg`` and

@@ -1,6 +1,7 @@
-# Cascade-CLIP on your own dataset (README, "Your own dataset"). Copy this
-# file and change the three lines marked EDIT; everything else is the paper's
-# VOC recipe (20k iterations, 512x512 crops) on one GPU with batch 4.
+# Cascade-CLIP on your own dataset (docs/datasets.md, "Your own dataset").
+# Copy this file and change the three lines marked EDIT; everything else is
+# the paper's VOC recipe (20k iterations, 512x512 crops) on one GPU with
+# batch 4.
 _base_ = [
     '../_base_/models/cascade_clip_vit-b16.py',
     '../_base_/datasets/zero_shot_pipelines.py',

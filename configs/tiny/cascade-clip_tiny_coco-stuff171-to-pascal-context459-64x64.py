@@ -13,7 +13,7 @@ missing_data_hint = (
     'tools/make_tiny_dataset.py pascal_context459 data/tiny` in the folder '
     'you run the tools in.')
 # One prompt template instead of 15: 15x fewer prompts for the CPU to embed
-# (the real config's 15 templates are what the cost in the README measures).
+# (the real config's 15 templates are what docs/inference.md measures).
 model = dict(_base_.tiny_model, prompt_templates='single')
 test_pipeline = _base_.tiny_test_pipeline
 val_dataloader = dict(
