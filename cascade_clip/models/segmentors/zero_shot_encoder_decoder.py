@@ -34,16 +34,12 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
                          -> decode_head.predict_by_feat()
         _forward(): extract_feat() -> decode_head.forward()
 
-    The model owns its classes: ``class_names``, ``num_classes``,
-    ``seen_classes`` and ``unseen_classes`` make its
-    :class:`~cascade_clip.structures.ZeroShotSplit` (``zero_shot_split``;
-    a config gives the metric the same fields), and :meth:`set_classes`
-    switches to others. Classes are indexed in the dataset's order.
-    Inductive training (the default) gives the head only the seen classes'
-    embeddings and maps the labels to seen positions (other classes are
-    ignored); transductive training (``self_training=True``) gives it every
-    class and relabels the unseen pixels with the model's own prediction
-    among the unseen classes. Inference always scores every class.
+    The model owns its classes (``zero_shot_split``, made from the same
+    config fields as the metric's; :meth:`set_classes` switches to others),
+    indexed in the dataset's order. Training gives the head the seen
+    classes' embeddings (inductive) or all (``self_training``), with the
+    labels of :class:`~.zero_shot_labels.ZeroShotLabels`; inference always
+    scores every class (docs/method.md §4-5).
 
     The class embeddings come from ``text_embeddings`` (a ``.npy`` file) or,
     without one, from the class names and ``prompt_templates`` through the
@@ -68,14 +64,11 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
         self_training: Transductive training with pseudo-labels.
         pretrained: CLIP weight file (``ViT-B-16.pt``) for both towers.
         train_cfg: Unused, for mmseg compatibility.
-        test_cfg: ``mode`` (``'whole'`` or ``'slide'``), ``crop_size`` and
-            ``stride`` of the windows, ``windows_per_batch`` (how many
-            windows run through the model at once; default all) and
-            ``cuda_graph`` (replay inference on a GPU from captured CUDA
-            graphs, one per window batch shape; default off) and
-            ``keep_seg_logits`` (default true: each sample keeps the scores
-            of every class at its original size, ``seg_logits``; false:
-            only the labels, computed in bounded memory, see
+        test_cfg: ``mode`` (``'whole'`` or ``'slide'``); ``crop_size``,
+            ``stride`` and ``windows_per_batch`` (default all) of the
+            windows; ``cuda_graph`` (replay inference from captured CUDA
+            graphs; default off); ``keep_seg_logits`` (default true: keep
+            every class's scores at full size; false: only the labels, see
             :func:`~.postprocess.scores_to_samples`).
         data_preprocessor: ``SegDataPreProcessor`` config.
         ignore_index: Label value that is not a class.
@@ -307,7 +300,9 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
                             tuple(self.test_cfg['stride']),
                             self.test_cfg.get('windows_per_batch'))
 
-    def inference(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
+    def inference(self,
+                  inputs: Tensor,
+                  batch_img_metas: Optional[List[dict]] = None) -> Tensor:
         mode = self.test_cfg.get('mode', 'whole')
         if mode == 'slide':
             return self.slide_inference(inputs, batch_img_metas)
@@ -321,20 +316,10 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
                 data_samples: OptSampleList = None) -> SampleList:
         """Segments a batch; fills ``pred_sem_seg`` and (unless
         ``test_cfg['keep_seg_logits']`` is false) ``seg_logits`` (the
-        calibrated scores at the original size) of each sample."""
-        if data_samples is not None:
-            metas = [sample.metainfo for sample in data_samples]
-        else:
-            shape = inputs.shape[2:]
-            metas = [
-                dict(
-                    ori_shape=shape,
-                    img_shape=shape,
-                    pad_shape=shape,
-                    padding_size=[0, 0, 0, 0])
-            ] * inputs.shape[0]
+        calibrated scores at the original size) of each sample (the image
+        metas are not needed to score: they come with the samples)."""
         return self.postprocess_result(
-            self.inference(inputs, metas), data_samples)
+            self.inference(inputs, None), data_samples)
 
     def postprocess_result(self,
                            seg_logits: Tensor,
