@@ -174,7 +174,12 @@ def test_json_file(tmp_path):
         seen_classes=[0, 1, 3], unseen_classes=[2, 4], json_dir=str(json_dir))
     out = evaluate(metric, ('a', 'b', 'c', 'd', 'e'))
 
-    assert os.listdir(json_dir) == ['zero_shot_metrics.json']  # no temp file
+    # the JSON and the full per-class tables, and no temp file
+    assert sorted(os.listdir(json_dir)) == [
+        'per_class_iou.txt', 'zero_shot_metrics.json'
+    ]
+    tables = (json_dir / 'per_class_iou.txt').read_text()
+    assert 'seen classes' in tables and 'unseen classes' in tables
     with open(json_dir / 'zero_shot_metrics.json') as f:
         written = json.load(f)
     assert set(written) == {
@@ -203,7 +208,10 @@ def test_json_file(tmp_path):
     evaluate(metric, ('a', 'b', 'c', 'd', 'e'), GT[:1], PRED[:1])
     with open(json_dir / 'zero_shot_metrics.json') as f:
         assert json.load(f)['per_class'][0]['Acc'] == percent(3 / 4)
-    assert os.listdir(json_dir) == ['zero_shot_metrics.json']
+    assert sorted(os.listdir(json_dir)) == [
+        'per_class_iou.txt', 'zero_shot_metrics.json'
+    ]
+    assert (json_dir / 'per_class_iou.txt').read_text() != tables
 
 
 @pytest.mark.parametrize('kwargs, match', [
