@@ -35,9 +35,10 @@ RESULT_JSON = 'ablation.json'
 RESULT_TABLE = 'ablation.md'
 LEVEL = 0.95
 INTERVAL_NOTE = (
-    'difference = mean_b - mean_a of a variant b and the first variant a; '
-    'its 95% interval is Welch\'s: se = sqrt(s_a^2/n_a + s_b^2/n_b), dof = '
-    'se^4 / ((s_a^2/n_a)^2/(n_a - 1) + (s_b^2/n_b)^2/(n_b - 1)) '
+    'The difference of a variant b from the first variant a is mean_b - '
+    'mean_a; its 95% interval is Welch\'s: se = sqrt(s_a^2/n_a + '
+    's_b^2/n_b), dof = se^4 / ((s_a^2/n_a)^2/(n_a - 1) + '
+    '(s_b^2/n_b)^2/(n_b - 1)) '
     '(Welch-Satterthwaite), interval = difference ± t_{0.975, dof} * se, '
     'with s the sample std (ddof=1) and n the runs of each variant; n/a '
     'with fewer than two runs of either')
@@ -218,8 +219,7 @@ def format_table(result: dict) -> str:
                      ' | '.join(_difference(difference[k])
                                 for k in keys) + ' |')
     lines += [
-        '', 'Every run (' + ' / '.join(titles) + '):', '',
-        '| variant | run | ' + ' | '.join(titles) + ' |',
+        '', 'Every run:', '', '| variant | run | ' + ' | '.join(titles) + ' |',
         '|---' * (len(titles) + 2) + '|'
     ]
     for variant in result['variants']:
@@ -227,10 +227,7 @@ def format_table(result: dict) -> str:
             lines.append(f'| {variant["label"]} | {run} | ' + ' | '.join(
                 _number(variant['summary'][k]['values'][i])
                 for k in keys) + ' |')
-    lines += [
-        '', f'{result["std"]}.', '',
-        f'{result["interval"][0].upper()}{result["interval"][1:]}.'
-    ]
+    lines += ['', f'{result["std"]}.', '', f'{result["interval"]}.']
     return '\n'.join(lines)
 
 
