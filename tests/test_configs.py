@@ -8,7 +8,9 @@ import torch
 from conftest import REPO
 from mmengine.config import Config
 from mmseg.registry import DATASETS, METRICS, MODELS
+from tools_helpers import COCO_INDUCTIVE, make_workspace
 
+from cascade_clip.apis.experiment import run_train, train_config
 from cascade_clip.testing.datasets import CUSTOM_CLASSES
 
 CONFIGS = sorted(
@@ -185,3 +187,119 @@ def test_custom_template_and_its_tiny_copy():
                                                             'classes.txt')
     model = build_on_meta(dict(cfg.model, class_names=list(CUSTOM_CLASSES)))
     assert model.unseen_classes == [3, 5]
+
+
+# The ablation of the paper's abstract (docs/ablation.md): each setting's
+# cascade config, and its variants (a) single decoder on the last map, (b)
+# direct aggregation of the cascade's seven maps into one decoder.
+ABLATION = {
+    'voc': 'voc/cascade-clip_vit-b16_4xb4-20k_voc20-512x512_inductive.py',
+    'context':
+    'context/cascade-clip_vit-b16_4xb4-40k_context59-512x512_inductive.py',
+    'coco':
+    'coco/cascade-clip_vit-b16_4xb4-80k_coco-stuff171-512x512_inductive.py',
+    'shapes': 'shapes/cascade-clip_tiny_1xb16-2k_shapes20-64x64_inductive.py',
+    'tiny': 'tiny/cascade-clip_tiny_1xb2-40_voc20-64x64_inductive.py',
+}
+VARIANT_DIFFERENCES = {
+    'single-decoder': {
+        'model.backbone.out_indices': [],
+        'model.decode_head.stages': [[0]]
+    },
+    'direct-aggregation': {
+        'model.decode_head.stages': [[0, 1, 2, 3, 4, 5, 6]],
+        'model.decode_head.nga_init': 'uniform'
+    },
+}
+
+
+def variant_config(setting: str, method: str) -> str:
+    cascade = ABLATION[setting]
+    folder, name = cascade.split('/')
+    return f'{folder}/{method}{name[len("cascade-clip"):]}'
+
+
+def differences(a, b, prefix: str = '') -> dict:
+    """``{dotted key: value in b}`` of every setting in which the config
+    dicts ``a`` and ``b`` differ (``'<absent>'`` where b lacks it)."""
+    if not (isinstance(a, dict) and isinstance(b, dict)):
+        return {} if a == b else {prefix: b}
+    found = {}
+    for key in sorted(set(a) | set(b)):
+        name = f'{prefix}.{key}' if prefix else key
+        if key not in b:
+            found[name] = '<absent>'
+        elif key not in a:
+            found[name] = b[key]
+        else:
+            found.update(differences(a[key], b[key], name))
+    return found
+
+
+@pytest.mark.parametrize('setting', sorted(ABLATION))
+@pytest.mark.parametrize('method', sorted(VARIANT_DIFFERENCES))
+def test_ablation_variants_differ_from_the_cascade_only_in_the_head(
+        setting, method):
+    """... (and the maps the head reads): the same data, schedule and
+    everything else; built, (a) has one decoder on the last map, (b) one
+    decoder on all seven maps with equal weights."""
+    cascade = config(ABLATION[setting]).to_dict()
+    variant = config(variant_config(setting, method))
+    assert differences(cascade, variant.to_dict()) == (
+        VARIANT_DIFFERENCES[method])
+    head = build_on_meta(variant.model).decode_head
+    assert len(head.decoders) == len(head.q_projs) == 1
+    maps = len(variant.model.backbone.out_indices) + 1  # and the last one
+    assert head.stages == (tuple(range(maps)), )
+    if method == 'single-decoder':
+        assert maps == 1 and len(head.nga_weights) == 0
+    else:
+        assert maps == 7 and head.nga_init == 'uniform'
+        assert [tuple(w.shape) for w in head.nga_weights] == [(7, )]
+        with torch.device('cpu'):
+            weights = head._initial_nga_weights(7)
+        assert torch.equal(weights, torch.full((7, ), 1 / 7))
+
+
+@pytest.fixture(scope='module')
+def tiny_workspace(tmp_path_factory):
+    return make_workspace(str(tmp_path_factory.mktemp('variants')), coco=True)
+
+
+@pytest.mark.parametrize('method', sorted(VARIANT_DIFFERENCES))
+def test_the_tiny_coco_copy_trains_as_the_ablation_variants(
+        method, tiny_workspace, monkeypatch):
+    """COCO-Stuff-171's variant differences (those of the test above)
+    applied to its tiny copy train and are checkpointed with the variant's
+    head. VOC-20's tiny variants (configs/tiny/) run through
+    tools/ablation.py in test_experiments/test_ablation.py; Context-59's
+    differ from their cascade as VOC-20's do (it has no tiny copy)."""
+    options = differences(
+        config(ABLATION['coco']).to_dict(),
+        config(variant_config('coco', method)).to_dict())
+    work = osp.join(tiny_workspace, 'work_dirs', method)
+    monkeypatch.chdir(tiny_workspace)
+    run_train(
+        train_config(
+            COCO_INDUCTIVE,
+            work_dir=work,
+            cfg_options=dict(
+                options, **{
+                    'train_cfg.max_iters': 2,
+                    'default_hooks.checkpoint.interval': 2,
+                    'val_cfg': None,
+                    'val_dataloader': None,
+                    'val_evaluator': None
+                })),
+        tables=False)
+    state = torch.load(
+        osp.join(work, 'iter_2.pth'), map_location='cpu')['state_dict']
+    assert not any(k.startswith('decode_head.decoders.1.') for k in state)
+    nga = [k for k in state if k.startswith('decode_head.nga_weights')]
+    if method == 'single-decoder':
+        assert nga == []
+    else:
+        assert nga == ['decode_head.nga_weights.0']
+        assert state[nga[0]].shape == (7, )
+        # trained: no longer the equal weights it started with
+        assert not torch.equal(state[nga[0]], torch.full((7, ), 1 / 7))

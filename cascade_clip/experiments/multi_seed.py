@@ -71,6 +71,83 @@ def _tool_command(name: str, args: Sequence[str], gpus: int,
     return [python, osp.join(TOOLS, f'{name}.py')] + list(args)
 
 
+def config_max_iters(config: str, cfg_options: Sequence[str] = ()) -> int:
+    """The last iteration of ``config``'s training with the overrides
+    (``key=value`` strings); loading it also checks the config and the
+    overrides' keys."""
+    from ..apis.model import load_config
+    cfg = load_config(config, parse_cfg_options(cfg_options))
+    return cfg.train_cfg.max_iters
+
+
+def run_seed(config: str,
+             seed: int,
+             run_dir: str,
+             max_iters: int,
+             gpus: int = 1,
+             cfg_options: Sequence[str] = (),
+             train_args: Sequence[str] = (),
+             python: str = sys.executable,
+             log: Callable[[str], None] = print) -> str:
+    """Brings the run of ``config`` with ``seed`` in ``run_dir`` to its end:
+    trains it (or resumes its interrupted training) unless its last
+    checkpoint exists, then tests it, unless it was tested before
+    (:func:`seed_state`).
+
+    Args:
+        config: Config file.
+        seed: ``randomness.seed`` of the run.
+        run_dir: The run's work dir; the test goes to ``run_dir/test``.
+        max_iters: The training's last iteration (:func:`config_max_iters`).
+        gpus: GPUs of the run (more than one: ``dist_train.sh`` /
+            ``dist_test.sh``).
+        cfg_options: ``key=value`` overrides for training and testing.
+        train_args: Further options of ``tools/train.py``.
+        python: Interpreter of the tools.
+        log: Where progress lines go.
+
+    Returns:
+        The run's test report (``zero_shot_metrics.json``).
+
+    Raises:
+        RuntimeError: the training or the test failed.
+    """
+    report = osp.join(run_dir, 'test', JSON_NAME)
+    state = seed_state(run_dir, max_iters)
+    if state == 'done':
+        log(f'seed {seed}: finished before ({report}), not run again')
+        return report
+    seed_options = ['--cfg-options', f'randomness.seed={seed}', *cfg_options]
+    checkpoint = osp.join(run_dir, f'iter_{max_iters}.pth')
+    if state in ('new', 'interrupted'):
+        resume = ['--resume'] if state == 'interrupted' else []
+        log(f'seed {seed}: ' + ('resuming the interrupted training in '
+                                if resume else 'training in ') + run_dir)
+        _run(
+            _tool_command('train', [
+                config, '--work-dir', run_dir, *resume, *train_args,
+                *seed_options
+            ], gpus, python), f'seed {seed}: training')
+        if not osp.isfile(checkpoint):
+            raise RuntimeError(f'seed {seed}: training ended without its '
+                               f'last checkpoint {checkpoint}')
+    log(f'seed {seed}: testing {checkpoint}')
+    _run(
+        _tool_command('test', [
+            config, checkpoint, '--work-dir',
+            osp.join(run_dir, 'test'), *seed_options
+        ], gpus, python), f'seed {seed}: testing')
+    return report
+
+
+def check_seeds(seeds: Sequence[int]) -> None:
+    """Raises ``ValueError`` for no seeds or a seed given twice."""
+    if not seeds:
+        raise ValueError('give at least one seed')
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f'seeds repeat: {list(seeds)}')
+
+
 def run_seeds(config: str,
               seeds: Sequence[int],
               work_dir: Optional[str] = None,
@@ -101,45 +178,13 @@ def run_seeds(config: str,
         RuntimeError: a run failed; running the same command again resumes
             it.
     """
-    from ..apis.model import load_config
-    if not seeds:
-        raise ValueError('give at least one seed')
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f'seeds repeat: {list(seeds)}')
-    cfg = load_config(config, parse_cfg_options(cfg_options))
-    max_iters = cfg.train_cfg.max_iters
+    check_seeds(seeds)
+    max_iters = config_max_iters(config, cfg_options)
     name = osp.splitext(osp.basename(config))[0]
     work_dir = work_dir or osp.join('work_dirs', f'{name}_seeds')
     for seed in seeds:
-        run_dir = seed_work_dir(work_dir, seed)
-        state = seed_state(run_dir, max_iters)
-        if state == 'done':
-            log(f'seed {seed}: finished before ({seed_report(work_dir, seed)}'
-                '), not run again')
-            continue
-        seed_options = [
-            '--cfg-options', f'randomness.seed={seed}', *cfg_options
-        ]
-        if state in ('new', 'interrupted'):
-            resume = ['--resume'] if state == 'interrupted' else []
-            log(f'seed {seed}: ' + ('resuming the interrupted training in '
-                                    if resume else 'training in ') + run_dir)
-            _run(
-                _tool_command('train', [
-                    config, '--work-dir', run_dir, *resume, *train_args,
-                    *seed_options
-                ], gpus, python), f'seed {seed}: training')
-            if not osp.isfile(osp.join(run_dir, f'iter_{max_iters}.pth')):
-                raise RuntimeError(
-                    f'seed {seed}: training ended without its last '
-                    f'checkpoint {run_dir}/iter_{max_iters}.pth')
-        checkpoint = osp.join(run_dir, f'iter_{max_iters}.pth')
-        log(f'seed {seed}: testing {checkpoint}')
-        _run(
-            _tool_command('test', [
-                config, checkpoint, '--work-dir',
-                osp.join(run_dir, 'test'), *seed_options
-            ], gpus, python), f'seed {seed}: testing')
+        run_seed(config, seed, seed_work_dir(work_dir, seed), max_iters, gpus,
+                 cfg_options, train_args, python, log)
     result = combine([seed_report(work_dir, s) for s in seeds],
                      [f'seed {s}' for s in seeds])
     write_results(result, work_dir)
@@ -174,7 +219,7 @@ def _run(command: List[str], what: str) -> None:
     if code != 0:
         raise RuntimeError(
             f'{what} failed (exit {code}): {" ".join(command)}. Run the same '
-            'multi_seed command again to resume: finished seeds are kept.')
+            'command again to resume: finished runs are kept.')
 
 
 def _mean_std(values: Sequence[Optional[float]]) -> dict:

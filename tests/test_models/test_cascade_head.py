@@ -2,6 +2,7 @@
 masks (docs/method.md §4), at the tiny model's sizes."""
 import math
 
+import pytest
 import torch
 import torch.nn.functional as F
 from module_helpers import build_part, gradients, set_fused_attn
@@ -121,3 +122,58 @@ def test_paper_unused_parameters_follow_the_widths():
         p.requires_grad = False
     assert head.paper_unused_parameters()['trainable'] == \
         6 * (4 * c * c + 6 * c)
+
+
+# Direct aggregation: the seven maps of the cascade in one decoder.
+ALL_MAPS = [list(range(7))]
+
+
+def test_uniform_nga_starts_with_equal_weights():
+    """... 1/7 for seven maps, where the Gaussian gives the earliest map
+    exp(-18); one decoder's masks at img_size."""
+    head = build_part('decode_head', stages=ALL_MAPS, nga_init='uniform')
+    [weights] = head.nga_weights
+    assert torch.equal(weights.detach(), torch.full((7, ), 1 / 7))
+    gaussian = build_part('decode_head', stages=ALL_MAPS).nga_weights[0]
+    assert gaussian[0].item() == pytest.approx(math.exp(-18), rel=1e-6)
+    assert len(head.decoders) == len(head.q_projs) == 1
+    inputs, text = head_inputs(head)
+    head.eval()
+    with torch.no_grad():
+        masks = head(inputs, text)
+    assert masks.shape == (BATCH, CLASSES, *head.img_size)
+    # its memory is the mean of the seven maps
+    tokens = [m.flatten(2).transpose(1, 2) for m in inputs[0]]
+    assert torch.allclose(
+        head._memory(0, tokens), torch.stack(tokens).mean(0), atol=1e-6)
+
+
+def test_uniform_nga_trains():
+    """Every NGA weight gets a gradient, and a few steps of Adam on one
+    batch lower the loss and move the weights apart."""
+    head = build_part(
+        'decode_head', stages=ALL_MAPS, nga_init='uniform',
+        dropout=0.0).train()
+    inputs, text = head_inputs(head)
+    labels = torch.randint(
+        0,
+        CLASSES, (BATCH, 16, 24),
+        generator=torch.Generator().manual_seed(1))
+    optimizer = torch.optim.AdamW(head.parameters(), lr=1e-3)
+    losses = []
+    for _ in range(10):
+        optimizer.zero_grad()
+        loss = head.loss_by_feat(head(inputs, text), labels)
+        total = loss['loss_mask'] + loss['loss_dice']
+        total.backward()
+        [grad] = [p.grad for p in head.nga_weights]
+        assert grad is not None and (grad != 0).all()
+        optimizer.step()
+        losses.append(total.item())
+    assert losses[-1] < losses[0]
+    assert head.nga_weights[0].detach().std() > 0
+
+
+def test_nga_init_is_checked():
+    with pytest.raises(ValueError, match='nga_init must be one of'):
+        build_part('decode_head', nga_init='equal')

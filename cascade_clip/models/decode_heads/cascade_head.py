@@ -133,6 +133,7 @@ class TextImageDecoder(nn.Module):
 
 
 INIT_MODES = ('paper', 'trunc_normal')
+NGA_INITS = ('gaussian', 'uniform')
 
 
 @MODELS.register_module()
@@ -144,14 +145,17 @@ class CascadeHead(BaseModule):
     ``forward((maps, g), text (K, C)) -> pred_masks (B, K, *img_size)``:
     the queries are ``concat(text * g_b, text)``; stage ``s`` fuses the maps
     ``stages[s]`` with its learnable NGA weights (initialised to
-    ``exp(-d**2 / 2)`` for the distance ``d`` to the stage's deepest map) and
-    decodes them with its own query projection and decoder.
+    ``exp(-d**2 / 2)`` for the distance ``d`` to the stage's deepest map, or
+    all equal, see ``nga_init``) and decodes them with its own query
+    projection and decoder.
 
     Args:
         embed_dims: Width ``C`` of the maps and text embeddings.
         stages: For each stage, the indices of the encoder maps it fuses.
             The paper's cascade is ``((0, 1, 2), (3, 4, 5), (6,))``; a
-            single-decoder baseline is ``((6,),)``.
+            single-decoder baseline is ``((6,),)``; direct aggregation of
+            all maps into one decoder is ``((0, 1, 2, 3, 4, 5, 6),)`` (with
+            ``nga_init='uniform'``).
         num_layers: Layers per decoder.
         num_heads: Attention heads of the decoders.
         ffn_ratio: FFN width as a multiple of ``embed_dims``.
@@ -171,6 +175,12 @@ class CascadeHead(BaseModule):
             each layer initialised on its own, linear weights trunc-normal
             (std 0.02) and biases 0, the initialisation the paper's head
             defines but its training never applies.
+        nga_init: Initial NGA weights of a stage of ``n > 1`` maps:
+            ``'gaussian'`` (default, the paper's), ``exp(-d**2 / 2)`` for
+            the distance ``d`` to the stage's deepest map; ``'uniform'``,
+            ``1 / n`` each (the maps averaged: direct aggregation, in
+            which no map starts near zero as the earliest of seven do
+            with ``exp(-18)``).
     """
 
     def __init__(self,
@@ -187,11 +197,15 @@ class CascadeHead(BaseModule):
                  ignore_index: int = 255,
                  fused_attn: bool = True,
                  init_mode: str = 'paper',
+                 nga_init: str = 'gaussian',
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         if init_mode not in INIT_MODES:
             raise ValueError(f'init_mode must be one of {INIT_MODES}, got '
                              f'{init_mode!r}')
+        if nga_init not in NGA_INITS:
+            raise ValueError(f'nga_init must be one of {NGA_INITS}, got '
+                             f'{nga_init!r}')
         if not stages or any(len(s) == 0 for s in stages):
             raise ValueError(f'every stage needs at least one map: {stages}')
         self.embed_dims = embed_dims
@@ -204,14 +218,14 @@ class CascadeHead(BaseModule):
         self.align_corners = False
         self.q_projs = nn.ModuleList(
             nn.Linear(2 * embed_dims, embed_dims) for _ in self.stages)
+        self.nga_init = nga_init
         self.nga_weights = nn.ParameterList()
         self._nga_slot = []
         for stage in self.stages:
             if len(stage) > 1:
-                distance = torch.arange(len(stage) - 1, -1, -1.0)
                 self._nga_slot.append(len(self.nga_weights))
                 self.nga_weights.append(
-                    nn.Parameter(torch.exp(-0.5 * distance**2)))
+                    nn.Parameter(self._initial_nga_weights(len(stage))))
             else:
                 self._nga_slot.append(None)
         self.init_mode = init_mode
@@ -228,6 +242,13 @@ class CascadeHead(BaseModule):
         if init_mode == 'trunc_normal':
             self._init_trunc_normal()
 
+    def _initial_nga_weights(self, num_maps: int) -> Tensor:
+        """``(num_maps,)`` weights of a stage's maps, shallowest first."""
+        if self.nga_init == 'uniform':
+            return torch.full((num_maps, ), 1.0 / num_maps)
+        distance = torch.arange(num_maps - 1, -1, -1.0)
+        return torch.exp(-0.5 * distance**2)
+
     def _init_trunc_normal(self) -> None:
         for module in self.decoders.modules():
             if isinstance(module, nn.Linear):
@@ -238,7 +259,7 @@ class CascadeHead(BaseModule):
             nn.init.zeros_(proj.bias)
 
     def _memory(self, stage: int, tokens: Sequence[Tensor]) -> Tensor:
-        """NGA: the stage's token maps weighted by its Gaussian weights."""
+        """NGA: the stage's token maps weighted by its learnable weights."""
         indices = self.stages[stage]
         slot = self._nga_slot[stage]
         if slot is None:
