@@ -83,7 +83,7 @@ def main():
             gpus=args.gpus,
             cfg_options=args.cfg_options,
             train_args=train_args)
-    except RuntimeError as error:  # a run failed; it printed its own error
+    except RuntimeError as error:  # a run failed: the end of its output
         fail(str(error))
 
 

@@ -15,6 +15,11 @@ Runs are resumable: a seed whose test report exists is not run again; a
 seed whose training stopped (a checkpoint but not the last one) continues
 with ``--resume``; a seed whose training ended but whose test did not is
 only tested.
+
+The tools' own output goes to files in each run's folder
+(``train_console.log``, appended to when a training resumes, and
+``test_console.log``); the console gets one line per step and, when a tool
+fails, the end of its file.
 """
 import glob
 import os
@@ -22,6 +27,7 @@ import os.path as osp
 import statistics
 import subprocess
 import sys
+import time
 from typing import Callable, Dict, List, Optional, Sequence
 
 from ..evaluation.zero_shot_metric import JSON_NAME, write_json_atomic
@@ -33,6 +39,11 @@ RESULT_JSON = 'multi_seed.json'
 RESULT_TABLE = 'multi_seed.md'
 STD_NOTE = ('std is the sample standard deviation over the runs (ddof=1, '
             'divided by n - 1), as papers report it; n/a for one run')
+# Where each run keeps its tools' console output (in the run's folder).
+TRAIN_CONSOLE = 'train_console.log'
+TEST_CONSOLE = 'test_console.log'
+# Lines of a failed tool's console file shown on the console.
+FAILURE_TAIL_LINES = 30
 TOOLS = osp.join(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tools')
 
@@ -121,22 +132,31 @@ def run_seed(config: str,
     checkpoint = osp.join(run_dir, f'iter_{max_iters}.pth')
     if state in ('new', 'interrupted'):
         resume = ['--resume'] if state == 'interrupted' else []
+        console = osp.join(run_dir, TRAIN_CONSOLE)
         log(f'seed {seed}: ' + ('resuming the interrupted training in '
-                                if resume else 'training in ') + run_dir)
-        _run(
+                                if resume else 'training in ') +
+            f'{run_dir} (its output: {console})')
+        seconds = _run(
             _tool_command('train', [
                 config, '--work-dir', run_dir, *resume, *train_args,
                 *seed_options
-            ], gpus, python), f'seed {seed}: training')
+            ], gpus, python), f'seed {seed}: training', console)
         if not osp.isfile(checkpoint):
             raise RuntimeError(f'seed {seed}: training ended without its '
-                               f'last checkpoint {checkpoint}')
-    log(f'seed {seed}: testing {checkpoint}')
+                               f'last checkpoint {checkpoint}; its output: '
+                               f'{console}')
+        log(f'seed {seed}: trained in {_duration(seconds)}')
+    console = osp.join(run_dir, TEST_CONSOLE)
+    log(f'seed {seed}: testing {checkpoint} (its output: {console})')
     _run(
         _tool_command('test', [
             config, checkpoint, '--work-dir',
             osp.join(run_dir, 'test'), *seed_options
-        ], gpus, python), f'seed {seed}: testing')
+        ], gpus, python), f'seed {seed}: testing', console)
+    summary = read_report(report)['summary']
+    log(f'seed {seed}: ' +
+        ', '.join(f'{title} {_number(summary[key])}'
+                  for title, key in SUMMARY_COLUMNS[:3] if key in summary))
     return report
 
 
@@ -214,12 +234,33 @@ def parse_cfg_options(options: Sequence[str]) -> dict:
     return parser.parse_args(['--cfg-options', *options]).cfg_options
 
 
-def _run(command: List[str], what: str) -> None:
-    code = subprocess.call(command)
+def _run(command: List[str], what: str, console: str) -> float:
+    """Runs ``command`` with its output appended to the file ``console``;
+    returns the seconds it took.
+
+    Raises:
+        RuntimeError: it failed; the message holds the end of ``console``.
+    """
+    os.makedirs(osp.dirname(osp.abspath(console)), exist_ok=True)
+    start = time.monotonic()
+    with open(console, 'a') as out:
+        out.write(f'$ {" ".join(command)}\n')
+        out.flush()
+        code = subprocess.call(
+            command, stdout=out, stderr=subprocess.STDOUT, stdin=None)
     if code != 0:
+        with open(console, errors='replace') as f:
+            tail = ''.join(f.readlines()[-FAILURE_TAIL_LINES:])
         raise RuntimeError(
-            f'{what} failed (exit {code}): {" ".join(command)}. Run the same '
-            'command again to resume: finished runs are kept.')
+            f'{what} failed (exit {code}); the end of its output '
+            f'({console}, which begins with the command):\n{tail}'
+            'Run the same command again to resume: finished runs are kept.')
+    return time.monotonic() - start
+
+
+def _duration(seconds: float) -> str:
+    minutes, seconds = divmod(round(seconds), 60)
+    return f'{minutes} min {seconds} s' if minutes else f'{seconds} s'
 
 
 def _mean_std(values: Sequence[Optional[float]]) -> dict:

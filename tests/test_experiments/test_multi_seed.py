@@ -89,10 +89,26 @@ def test_a_killed_seed_resumes_and_a_finished_one_is_kept(runs):
     assert 'seed 1: training failed' in killed.err
     assert 'iter_2.pth' in runs['interrupted']
     assert 'iter_4.pth' not in runs['interrupted']
+    # the tools' output went to the runs' files; the console got the end of
+    # the killed training's file and one line per step
+    console = osp.join(work, 'seed_1', 'train_console.log')
+    assert f'training failed (exit -9); the end of its output ({console}' in (
+        killed.err)
     log = resumed.out + resumed.err
     assert 'seed 0: finished before' in log
     assert 'seed 1: resuming the interrupted training' in log
-    assert 'resumed epoch: 0, iter: 2' in log
+    assert 'resumed epoch: 0, iter: 2' not in log
+    with open(console) as f:
+        trained = f.read()
+    # appended: the killed training, then the resumed one
+    commands = [c for c in trained.splitlines() if c.startswith('$ ')]
+    assert len(commands) == 2 and '--resume' in commands[1]
+    assert 'resumed epoch: 0, iter: 2' in trained
+    assert 'Iter(test)' in open(osp.join(work, 'seed_1',
+                                         'test_console.log')).read()
+    assert 'seed 1: trained in' in log and 'seed 1: mIoU(S) ' in log
+    # the table and a few lines per seed, nothing of the tools
+    assert len(resumed.out.splitlines()) < 40, resumed.out
     # nothing of seed 0 was written again
     assert mtimes(osp.join(work, 'seed_0')) == runs['before']
     for seed in (0, 1):
