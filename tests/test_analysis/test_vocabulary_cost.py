@@ -2,6 +2,7 @@
 computed once, not per image, and what grows with the number of classes is
 measured."""
 import os.path as osp
+import sys
 
 import pytest
 from conftest import REPO
@@ -29,7 +30,10 @@ def test_847_classes_embedded_once_and_costs_measured():
         assert r['embedding_s'] > 0 and r['seconds_per_image'] > 0
         assert r['score_map_mib'] == pytest.approx(r['classes'] * 64 * 85 * 4 /
                                                    2**20)
-        assert r['peak_memory_mib'] is None or r['peak_memory_mib'] >= 0
+        if sys.platform == 'linux':
+            # the image's score maps at least, also where an earlier image
+            # freed as much (the allocator's free memory is returned first)
+            assert r['peak_memory_mib'] >= r['score_map_mib'] > 0
     with pytest.raises(ValueError, match=r'\[900\]'):
         measure_vocabulary_cost(ADE847, class_counts=[900])
 
