@@ -6,25 +6,28 @@ iterations (400 training scenes), with the shipped tiny CLIP, then evaluated
 on 100 scenes with all 20 classes, and again as a control with the 5 unseen
 classes' text embeddings replaced by random unit vectors.
 
-Measured with exactly these settings on a 2-core CPU (mIoU, percent):
+Measured with exactly these settings on a 2-core CPU (torch's default
+threads), with the recipe of commit d4ef6eb (no stochastic depth,
+PyTorch's default head initialisation; the shapes config keeps CLIP's
+normalisation, its header says why), mIoU in percent:
 
     seed   seen   unseen   control unseen   unseen - control
-    0      7.59     9.88        0.00              9.88
-    1     12.52    11.50        0.00             11.50
-    2      7.90    17.06        1.14             15.92
-    3     10.16    15.37        0.00             15.37
-    4      6.95    14.57        0.00             14.57
-    mean   9.02    13.68        0.23             13.45
-    std    2.30     2.93        0.51              2.63
+    0     18.61    16.99        0.00             16.99
+    1     17.14    20.95        0.00             20.95
+    2     16.73    19.51        0.00             19.51
+    3     20.10    21.51        0.00             21.51
+    4     16.71    16.47        0.00             16.47
+    mean  17.86    19.09        0.00             19.09
+    std    1.47     2.28        0.00              2.28
 
 Chance (a random class for each object pixel) is about 100 / 20 / 2 = 2.5.
-The thresholds sit below every seed: seen >= 5, unseen >= control + 5.
-Broken on purpose (seed 0, same settings), it fails:
+The thresholds sit below every seed: seen >= 10, unseen >= control + 10.
+Broken on purpose (seed 0, same settings), it fails both:
 
     seen labels shifted by one position in the inductive remapping
-        (``zero_shot_labels``): seen 2.88, unseen 1.12, control 1.01;
+        (``zero_shot_labels``): seen 6.01, unseen 2.93, control 0.00;
     class embeddings in the wrong order (rolled by one class):
-        seen 6.46, unseen 1.64, control 2.15.
+        seen 4.03, unseen 1.61, control 2.58.
 """
 from cascade_clip.synthetic.demo import run_demo
 
@@ -32,8 +35,8 @@ ITERS = 500
 NUM_TRAIN = 400
 NUM_VAL = 100
 SEED = 0
-MIN_SEEN = 5.0
-MIN_TRANSFER = 5.0
+MIN_SEEN = 10.0
+MIN_TRANSFER = 10.0
 
 
 def test_seen_classes_are_learned_and_unseen_ones_transfer(tmp_path):
