@@ -16,6 +16,7 @@ from torch import nn
 
 from ..checkpoint import (check_checkpoint_file, resume_checkpoint,
                           run_from_checkpoint)
+from ..engine.config_text import with_text_cache
 from ..engine.console import BriefConsoleRunner
 from ..engine.optim import amp_optim_wrapper_options
 from ..evaluation.zero_shot_metric import JSON_NAME
@@ -273,6 +274,9 @@ def build_runner(cfg: Config,
             (``False``: for a caller that prints its own; they stay in the
             log file).
     """
+    # the runner formats its config as text six times and more (logs, the
+    # dumped config, every checkpoint): once is enough
+    cfg = with_text_cache(cfg)
     if cfg.get('runner_type'):
         runner = RUNNERS.build(cfg)
     else:
