@@ -258,12 +258,12 @@ class ZeroShotIoUMetric(IoUMetric):
             full_tables.append(f'{title}:\n{_table(split_rows)}')
             shown, note = split_rows, ''
             if path and len(split_rows) > MAX_TABLE_ROWS:
+                # highest IoU first; classes without one (absent) last
                 ranked = sorted(
                     split_rows,
-                    key=lambda r: -1.0 if r['IoU'] is None else r['IoU'])
-                shown = sorted(
-                    ranked[-SHOWN_EACH:][::-1] + ranked[:SHOWN_EACH],
-                    key=lambda r: -1.0 if r['IoU'] is None else -r['IoU'])
+                    key=lambda r: -1.0 if r['IoU'] is None else r['IoU'],
+                    reverse=True)
+                shown = ranked[:SHOWN_EACH] + ranked[-SHOWN_EACH:]
                 note = (f'\n({len(split_rows)} classes: the {SHOWN_EACH} '
                         f'highest and {SHOWN_EACH} lowest IoU shown; every '
                         f'class in {path})')

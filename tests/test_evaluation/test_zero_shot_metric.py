@@ -357,3 +357,27 @@ def test_output_pngs_hold_the_raw_ids(tmp_path, num_classes, reduce_zero_label,
     np.testing.assert_array_equal(written,
                                   pred.numpy() + int(reduce_zero_label))
     assert len(metric.results) == 1
+
+
+def test_a_long_split_shows_its_highest_and_lowest(tmp_path, logged):
+    """More than 40 classes in a split: the log's table shows the 10
+    highest IoU (highest first) and the 10 lowest, classes without an IoU
+    (absent from the images) last; the file beside the JSON has them all."""
+    ious = [float(i) for i in range(42)] + [None] * 3
+    rows = [
+        dict(name=f'class{i}', index=i, split='seen', IoU=iou, Acc=iou)
+        for i, iou in enumerate(ious)
+    ]
+    metric = ZeroShotIoUMetric(
+        seen_classes=list(range(45)), json_dir=str(tmp_path))
+    metric._log_tables(rows, {'mIoU_seen': 20.5})
+    [table] = [m for m in logged if m.startswith('seen classes:')]
+    shown = [
+        int(line.split('|')[2]) for line in table.splitlines()
+        if line.startswith('|') and 'Index' not in line
+    ]
+    assert shown == [41, 40, 39, 38, 37, 36, 35, 34, 33, 32,
+                     6, 5, 4, 3, 2, 1, 0, 42, 43, 44]  # yapf: disable
+    assert '(45 classes: the 10 highest and 10 lowest IoU shown' in table
+    full = (tmp_path / 'per_class_iou.txt').read_text()
+    assert all(f' class{i} ' in full for i in range(45))
