@@ -7,7 +7,6 @@ while images are segmented, which must be 0. What grows with K per image is
 the score maps: ``K x H x W`` floats per window batch and per image.
 """
 import ctypes
-import ctypes.util
 import os
 import threading
 import time
@@ -36,9 +35,10 @@ def _return_free_memory() -> None:
     system (glibc's ``malloc_trim``; nothing elsewhere). Without it, memory
     freed by an earlier image stays resident and is reused, and a block
     that allocates no more than that shows no growth (0 MiB)."""
-    name = ctypes.util.find_library('c')
     try:
-        ctypes.CDLL(name).malloc_trim(0)
+        # the symbols the process has loaded, libc's among them (no search
+        # for the library file, which find_library does with a subprocess)
+        ctypes.CDLL(None).malloc_trim(0)
     except (OSError, AttributeError, TypeError):
         pass
 
