@@ -190,3 +190,37 @@ def test_checkpoints_load_with_numpy_metadata_and_refuse_other_objects(
     if hasattr(torch.serialization, 'safe_globals'):  # torch >= 2.5: scoped
         with pytest.raises(pickle.UnpicklingError, match='numpy'):
             torch.load(good, weights_only=True)
+
+
+def test_a_seed_given_with_resume_is_replaced_by_the_runs(
+        tmp_path, monkeypatch):
+    """``--resume`` continues the run of the last checkpoint with its seed;
+    another seed on the command line is replaced, with a warning."""
+    import cascade_clip.apis.experiment as experiment
+    from cascade_clip.apis import train_config
+    work = tmp_path / 'run'
+    work.mkdir()
+    checkpoint = work / 'iter_2.pth'
+    torch.save(dict(meta=dict(seed=7, iter=2), state_dict={}), checkpoint)
+    (work / 'last_checkpoint').write_text(str(checkpoint))
+    warnings = []
+    monkeypatch.setattr(experiment, 'print_log',
+                        lambda message, **kwargs: warnings.append(message))
+    cfg = train_config(
+        VOC_INDUCTIVE,
+        work_dir=str(work),
+        resume=True,
+        cfg_options={'randomness.seed': 3})
+    assert cfg.randomness.seed == 7
+    assert warnings == [
+        f'--resume continues the run of {checkpoint} with its seed 7, not '
+        'randomness.seed=3'
+    ]
+    # the run's own seed given again: no warning
+    warnings.clear()
+    cfg = train_config(
+        VOC_INDUCTIVE,
+        work_dir=str(work),
+        resume=True,
+        cfg_options={'randomness.seed': 7})
+    assert cfg.randomness.seed == 7 and warnings == []

@@ -10,7 +10,7 @@ import statistics
 import pytest
 from tools_helpers import VOC_INDUCTIVE, make_workspace, run_tool_here
 
-from cascade_clip.experiments.multi_seed import combine, format_table
+from cascade_clip.experiments.multi_seed import combine, format_table, run_seed
 
 # 4 iterations, a checkpoint every 2, no validation (each seed is tested)
 OPTIONS = [
@@ -154,3 +154,24 @@ def test_combining_test_reports(tmp_path, monkeypatch, capsys):
     assert '30.00 ± 26.46' in capsys.readouterr().out
     assert json.loads((out / 'multi_seed.json').read_text())['summary'] == (
         combine([a, b, c])['summary'])
+
+
+def test_a_training_that_ends_without_its_last_checkpoint_is_named(tmp_path):
+    """A training tool that exits 0 without writing the last checkpoint
+    (here an interpreter that runs nothing) stops the run with the
+    checkpoint and the file of the tool's output named."""
+    run_dir = str(tmp_path / 'seed_0')
+    with pytest.raises(RuntimeError) as error:
+        run_seed(
+            VOC_INDUCTIVE,
+            0,
+            run_dir,
+            max_iters=4,
+            python='true',
+            log=lambda line: None)
+    console = osp.join(run_dir, 'train_console.log')
+    assert str(error.value) == (
+        'seed 0: training ended without its last checkpoint '
+        f'{osp.join(run_dir, "iter_4.pth")}; its output: {console}')
+    with open(console) as f:
+        assert f.read().startswith('$ true ')
