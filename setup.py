@@ -38,7 +38,10 @@ setup(
     long_description=open('README.md').read(),
     long_description_content_type='text/markdown',
     python_requires='>=3.10',
-    packages=find_packages(include=['cascade_clip', 'cascade_clip.*']),
+    # cascade_clip_runtime: inference without PyTorch, which cascade_clip
+    # builds on (it also installs alone: pip install ./cascade_clip_runtime)
+    packages=find_packages(include=['cascade_clip', 'cascade_clip.*']) +
+    ['cascade_clip_runtime'],
     cmdclass={'build_py': BuildWithConfigs},
     package_data={
         'cascade_clip.structures': ['class_lists/*'],
@@ -53,7 +56,8 @@ setup(
         # tools/web_demo.py; Playwright drives a browser in its tests
         'demo': ['gradio>=6', 'playwright'],
         # ONNX export (tools/export_onnx.py) and its runtime; the runtime
-        # alone needs onnxruntime, numpy, pillow, ftfy and regex
+        # alone (cascade_clip_runtime) needs onnxruntime, numpy, pillow,
+        # ftfy and regex
         'deploy': ['onnx', 'onnxruntime', 'onnxscript'],
     },
 )

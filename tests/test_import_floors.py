@@ -12,6 +12,7 @@ its source (also those inside functions).
 import ast
 import os
 import os.path as osp
+import sys
 
 import pytest
 from conftest import REPO
@@ -35,7 +36,13 @@ FLOORS = {
     'experiments': 6,
     'synthetic': 6,
     'deploy': 6,
+    'web': 7,
 }
+RUNTIME = osp.join(REPO, 'cascade_clip_runtime')
+# What the runtime runs without (docs/deployment.md): it sits below every
+# floor of the package, which builds on it.
+NOT_IN_RUNTIME = ('cascade_clip', 'torch', 'torchvision', 'mmengine', 'mmseg',
+                  'mmcv', 'cv2', 'matplotlib')
 
 
 def imported_modules(path: str, module: str) -> list:
@@ -81,6 +88,31 @@ def folder_edges() -> list:
                     edges.append(
                         (source[1], target[1], f'{relative}.py:{line}'))
     return edges
+
+
+def test_the_runtime_imports_nothing_of_the_package_or_torch():
+    """Every import of ``cascade_clip_runtime`` (inside functions too) is of
+    the standard library, numpy, Pillow, ftfy, regex, onnxruntime or the
+    runtime itself; ``cascade_clip`` imports it, never the reverse."""
+    found = []
+    for name in sorted(os.listdir(RUNTIME)):
+        if not name.endswith('.py'):
+            continue
+        module = 'cascade_clip_runtime' + ('' if name == '__init__.py' else
+                                           '.' + name[:-3])
+        for line, target in imported_modules(osp.join(RUNTIME, name), module):
+            found.append(target)
+            if target.split('.')[0] in NOT_IN_RUNTIME:
+                pytest.fail(f'cascade_clip_runtime/{name}:{line} imports '
+                            f'{target}')
+    assert 'cascade_clip_runtime.segmenter' in found  # the reading works
+    third_party = {
+        t.split('.')[0]
+        for t in found if t.split('.')[0] not in sys.stdlib_module_names
+    }
+    assert third_party == {
+        'cascade_clip_runtime', 'numpy', 'PIL', 'ftfy', 'regex', 'onnxruntime'
+    }
 
 
 def test_every_folder_has_a_floor():

@@ -7,7 +7,10 @@ import sys
 import pytest
 from conftest import REPO
 
-PATHS = ['cascade_clip', 'tools', 'tests', 'configs', 'setup.py']
+PATHS = [
+    'cascade_clip', 'cascade_clip_runtime', 'tools', 'tests', 'configs',
+    'setup.py'
+]
 LINTERS = {
     'flake8': ['-m', 'flake8', *PATHS],
     'isort': ['-m', 'isort', '--check-only', '--diff', *PATHS],

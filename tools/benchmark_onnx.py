@@ -17,8 +17,9 @@ import json
 
 from cascade_clip.analysis.onnx_benchmark import (benchmark_onnx,
                                                   format_onnx_benchmark)
-from cascade_clip.utils.cli import (ToolParser, add_cfg_options,
-                                    parse_class_list, run_tool_main)
+from cascade_clip.structures import DATASET_CLASSES
+from cascade_clip.utils.cli import ToolParser, add_cfg_options, run_tool_main
+from cascade_clip_runtime.classes import parse_class_list
 
 
 def parse_args():
@@ -65,7 +66,8 @@ def parse_args():
 def main():
     args = parse_args()
     classes = (
-        parse_class_list(args.classes) if args.classes is not None else None)
+        parse_class_list(args.classes, DATASET_CLASSES)
+        if args.classes is not None else None)
     result = benchmark_onnx(
         args.config,
         args.checkpoint,

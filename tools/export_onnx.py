@@ -13,15 +13,16 @@ of that fixed class list (then --no-text-encoder leaves the text encoder
 out). The config is read from the checkpoint unless given (a checkpoint of
 the paper's code needs it). Segment with
 
-    python -m cascade_clip.deploy.onnx_runtime IMAGE --model DIR \
-        --classes "cat,grass,sky"
+    python -m cascade_clip_runtime IMAGE --model DIR --classes "cat,grass,sky"
 
-or with cascade_clip/deploy/onnx_runtime.py copied anywhere
+where cascade_clip_runtime is installed or copied without PyTorch
 (docs/deployment.md).
 """
 from cascade_clip.deploy.export import export_onnx
+from cascade_clip.structures import DATASET_CLASSES
 from cascade_clip.utils.cli import (ToolParser, add_cfg_options, fail,
-                                    parse_class_list, run_tool_main)
+                                    run_tool_main)
+from cascade_clip_runtime.classes import parse_class_list
 
 
 def parse_args():
@@ -60,7 +61,8 @@ def main():
     args = parse_args()
     config, checkpoint = ([None] + args.files)[-2:]
     classes = (
-        parse_class_list(args.classes) if args.classes is not None else None)
+        parse_class_list(args.classes, DATASET_CLASSES)
+        if args.classes is not None else None)
     try:
         result = export_onnx(
             config,

@@ -10,7 +10,9 @@ the model computes the same embeddings at start-up from `class_names`.
 """
 from cascade_clip.apis.text_embeddings import generate_text_embeddings
 from cascade_clip.models.text_embeddings import TEMPLATES
-from cascade_clip.utils.cli import ToolParser, parse_class_list, run_tool_main
+from cascade_clip.structures import DATASET_CLASSES
+from cascade_clip.utils.cli import ToolParser, run_tool_main
+from cascade_clip_runtime.classes import parse_class_list
 
 
 def main():
@@ -31,7 +33,7 @@ def main():
     parser.add_argument('--device', help='cpu or cuda (default: best)')
     args = parser.parse_args()
 
-    classes = parse_class_list(args.classes)
+    classes = parse_class_list(args.classes, DATASET_CLASSES)
     templates = args.templates
     if templates not in TEMPLATES:
         with open(templates) as f:

@@ -19,13 +19,13 @@ import tempfile
 from argparse import RawDescriptionHelpFormatter
 
 from cascade_clip.apis.inference import OpenVocabularySegmenter
-from cascade_clip.apis.web_demo import MAX_CLASSES, WebDemo, launch_app
-from cascade_clip.structures import resolve_class_names
+from cascade_clip.structures import DATASET_CLASSES
 from cascade_clip.synthetic.web_model import (SHIPPED_MODEL,
                                               describe_web_model,
                                               write_examples)
-from cascade_clip.utils.cli import (ToolParser, fail, parse_class_list,
-                                    run_tool_main)
+from cascade_clip.utils.cli import ToolParser, fail, run_tool_main
+from cascade_clip.web import MAX_CLASSES, Example, WebDemo, launch_app
+from cascade_clip_runtime.classes import parse_class_list
 
 
 def parse_args():
@@ -80,7 +80,7 @@ def main():
     checkpoint = args.checkpoint or SHIPPED_MODEL
     segmenter = OpenVocabularySegmenter(
         checkpoint, args.config, device=args.device)
-    classes = resolve_class_names(parse_class_list(args.classes)) \
+    classes = parse_class_list(args.classes, DATASET_CLASSES) \
         if args.classes else None
     with tempfile.TemporaryDirectory(prefix='cascade-clip-web-') as work:
         if args.checkpoint:
@@ -88,7 +88,10 @@ def main():
             description = (f'Model: `{osp.basename(checkpoint)}`. Upload or '
                            'paste an image and type class names.')
         else:
-            examples = write_examples(osp.join(work, 'examples'))
+            examples = [
+                Example(*example)
+                for example in write_examples(osp.join(work, 'examples'))
+            ]
             description = describe_web_model(checkpoint)
         demo = WebDemo(
             segmenter,

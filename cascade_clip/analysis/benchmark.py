@@ -89,7 +89,7 @@ def _peak_memory(device: torch.device) -> Dict[str, Any]:
 
 def windows_per_image(test_cfg: dict, image_size: Tuple[int, int]) -> int:
     """How many windows the model runs on an image of ``image_size``."""
-    from ..models import sliding_windows
+    from cascade_clip_runtime.scores import sliding_windows
     if test_cfg.get('mode', 'whole') != 'slide':
         return 1
     return len(

@@ -9,7 +9,7 @@ It measures
   with the same embeddings (max abs diff), the text encoder's class
   embeddings (cosine), and the labels of one image through the whole path
   of each engine (``tools/infer.py``'s segmenter against
-  :class:`~cascade_clip.deploy.onnx_runtime.OnnxSegmenter`, each embedding
+  :class:`~cascade_clip_runtime.onnx_backend.OnnxSegmenter`, each embedding
   the class names itself);
 - speed and memory: each engine in its own process (its peak resident
   memory is its own, imports included), the image segmented by each in
@@ -40,9 +40,6 @@ from .benchmark import cpu_name
 
 WORKER = osp.join(
     osp.dirname(osp.abspath(__file__)), 'onnx_benchmark_worker.py')
-RUNTIME = osp.join(
-    osp.dirname(osp.dirname(osp.abspath(__file__))), 'deploy',
-    'onnx_runtime.py')
 
 
 def write_test_image(path: str, size: Tuple[int, int], seed: int = 0) -> str:
@@ -164,13 +161,14 @@ def pytorch_score_gap(checkpoint: str,
     rounding means a tie, not a fault. Its labels must be ``labels``."""
     from mmengine.dataset import pseudo_collate
 
+    from cascade_clip_runtime.images import read_image
     from ..apis.inference import OpenVocabularySegmenter
-    from ..utils.image_files import read_image
     segmenter = OpenVocabularySegmenter(checkpoint, config, device='cpu')
     model = segmenter.model
     model.set_classes(torch.from_numpy(embeddings))
     model.test_cfg['keep_seg_logits'] = True
-    data = segmenter.pipeline(dict(img=read_image(image)))
+    # mmcv's pipeline takes BGR
+    data = segmenter.pipeline(dict(img=read_image(image)[..., ::-1].copy()))
     with torch.no_grad():
         [result] = model.test_step(pseudo_collate([data]))
     scores = result.seg_logits.data
@@ -300,21 +298,16 @@ def benchmark_onnx(config: Optional[str],
         specs[f'onnxruntime ({level})'] = dict(
             engine='onnxruntime',
             model_dir=model_dir,
-            runtime=RUNTIME,
             graph_optimization=level)
     if batched:
         specs[f'onnxruntime ({levels[0]}), all windows at once'] = dict(
             engine='onnxruntime',
             model_dir=model_dir,
-            runtime=RUNTIME,
             graph_optimization=levels[0],
             windows_per_batch=None)
     if int8:
         specs['onnxruntime int8 (all)'] = dict(
-            engine='onnxruntime',
-            model_dir=model_dir,
-            runtime=RUNTIME,
-            image_model=files[-1])
+            engine='onnxruntime', model_dir=model_dir, image_model=files[-1])
     workers = []
     try:
         for i, (name, spec) in enumerate(specs.items()):

@@ -4,8 +4,8 @@ object; run as a file, it imports the package only for the PyTorch
 engine).
 
 ``SPEC``: ``engine`` (``'pytorch'``: ``tools/infer.py``'s segmenter on a
-checkpoint; ``'onnxruntime'``: the runtime file on a model folder),
-``checkpoint`` or ``model_dir`` and ``runtime`` (the runtime file), optional
+checkpoint; ``'onnxruntime'``: :mod:`cascade_clip_runtime` on a model
+folder, without torch), ``checkpoint`` or ``model_dir``, optional
 ``image_model``, ``graph_optimization`` and ``windows_per_batch``,
 ``threads``, ``image``,
 ``classes``, ``templates`` and ``out`` (a path prefix for the first run's
@@ -17,7 +17,6 @@ embeds the classes and saves ``<out>_labels.npy`` and
 ``<out>_embeddings.npy``), ``quit`` reports ``peak_rss_mib`` and which of
 torch and onnxruntime the process imported, and ends.
 """
-import importlib.util
 import json
 import resource
 import sys
@@ -46,7 +45,7 @@ def _pytorch(spec: Dict[str, Any]) -> Tuple[Callable, Callable]:
     import torch
     torch.set_num_threads(spec['threads'])
     from cascade_clip.apis.inference import OpenVocabularySegmenter
-    from cascade_clip.utils.image_files import read_image
+    from cascade_clip_runtime.images import read_image
     segmenter = OpenVocabularySegmenter(
         spec['checkpoint'], templates=spec['templates'], device='cpu')
     image = read_image(spec['image'])
@@ -61,17 +60,15 @@ def _pytorch(spec: Dict[str, Any]) -> Tuple[Callable, Callable]:
 
 
 def _onnxruntime(spec: Dict[str, Any]) -> Tuple[Callable, Callable]:
-    module = importlib.util.spec_from_file_location('onnx_runtime',
-                                                    spec['runtime'])
-    runtime = importlib.util.module_from_spec(module)
-    module.loader.exec_module(runtime)
-    segmenter = runtime.OnnxSegmenter(
+    from cascade_clip_runtime.images import read_image
+    from cascade_clip_runtime.onnx_backend import OnnxSegmenter
+    segmenter = OnnxSegmenter(
         spec['model_dir'],
         threads=spec['threads'],
         graph_optimization=spec.get('graph_optimization', 'all'),
         image_model=spec.get('image_model'),
         windows_per_batch=spec.get('windows_per_batch', 1))
-    image = runtime.read_image(spec['image'])
+    image = read_image(spec['image'])
 
     def segment():
         return segmenter(image, spec['classes'], spec['templates']).labels

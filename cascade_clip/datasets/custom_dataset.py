@@ -6,7 +6,7 @@ from typing import Optional, Sequence, Union
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
-from ..structures.class_names import read_class_names
+from cascade_clip_runtime.classes import read_class_file
 from .zero_shot_datasets import LayoutCheckMixin
 
 
@@ -53,7 +53,7 @@ class CustomZeroShotDataset(LayoutCheckMixin, BaseSegDataset):
             if data_root and not osp.isabs(path):
                 path = osp.join(data_root, path)
             self.class_file = path
-            names = read_class_names(path)
+            names = read_class_file(path)
         else:
             self.class_file = None
             names = [str(name) for name in classes]

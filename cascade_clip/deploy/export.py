@@ -1,6 +1,7 @@
-"""ONNX export of a trained model, for :mod:`.onnx_runtime`, which segments
-images with onnxruntime and numpy alone; ``tools/export_onnx.py`` is a thin
-layer over :func:`export_onnx`.
+"""ONNX export of a trained model, for :mod:`cascade_clip_runtime`, which
+segments images with onnxruntime and numpy alone
+(:mod:`cascade_clip_runtime.onnx_backend`); ``tools/export_onnx.py`` is a
+thin layer over :func:`export_onnx`.
 
 The class embeddings are an input of the image model, not weights, so the
 vocabulary stays open after export. A model folder holds:
@@ -17,9 +18,10 @@ vocabulary stays open after export. A model folder holds:
 - ``DejaVuSans.ttf``: the legend font of ``tools/infer.py``'s overlays;
 - ``class_embeddings.npy`` (with ``classes``): the embeddings of a fixed
   class list, for a deployment that never embeds other names;
-- ``manifest.json``: what a runtime needs beside them (:data:`MANIFEST`).
+- ``manifest.json``: what a runtime needs beside them.
+
+The names of the files and keys are :mod:`cascade_clip_runtime.manifest`'s.
 """
-import json
 import os
 import os.path as osp
 import shutil
@@ -37,27 +39,22 @@ from mmseg.utils import tokenize
 from mmseg.utils.tokenizer import default_bpe
 from torch import Tensor, nn
 
+from cascade_clip_runtime.classes import check_class_names
+from cascade_clip_runtime.manifest import (CLASS_EMBEDDINGS, EXPORT_ID_KEY,
+                                           FONT, FORMAT, FORMAT_VERSION,
+                                           IMAGE_MODEL, MANIFEST, ROLE_KEY,
+                                           TEXT_ENCODER, VOCABULARY,
+                                           manifest_text)
 from ..apis.model import init_model
 from ..models.layers import resize_bilinear
-from ..models.text_embeddings import (TEMPLATES, check_open_vocabulary,
-                                      encode_class_names, resolve_templates)
+from ..models.text_embeddings import (TEMPLATES, encode_class_names,
+                                      resolve_templates)
 from ..structures import DATASET_CLASSES, resolve_class_names
 # the table class_palette looks a class list up in
 from ..structures.palettes import dataset_palettes
 from ..version import __version__
 from ..visualization import pick_font
 
-MANIFEST = 'manifest.json'
-IMAGE_MODEL = 'image_model.onnx'
-TEXT_ENCODER = 'text_encoder.onnx'
-VOCABULARY = 'bpe_simple_vocab_16e6.txt.gz'
-FONT = 'DejaVuSans.ttf'
-CLASS_EMBEDDINGS = 'class_embeddings.npy'
-FORMAT = 'cascade_clip.onnx'
-FORMAT_VERSION = 1
-# Written into each ONNX file's metadata: which part of which export it is.
-ROLE_KEY = 'cascade_clip.role'
-EXPORT_ID_KEY = 'cascade_clip.export_id'
 # Test pipeline steps that load or pack data and change no pixel.
 _PASSIVE_STEPS = ('LoadImageFromFile', 'CheckedLoadImageFromFile',
                   'LoadImageFromNDArray', 'LoadAnnotations',
@@ -256,26 +253,6 @@ def _palettes() -> List[Dict[str, Any]]:
     ]
 
 
-def manifest_text(manifest: Dict[str, Any]) -> str:
-    """The manifest as JSON text: one line per field of the first two
-    levels, lists on one line (a class list, a palette)."""
-    lines = []
-    for key, value in manifest.items():
-        if isinstance(value, dict) and value:
-            items = [
-                f'  {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}'
-                for k, v in value.items()
-            ]
-            text = '{\n' + ',\n'.join(items) + '\n }'
-        elif isinstance(value, list) and value:
-            items = [f'  {json.dumps(v, ensure_ascii=False)}' for v in value]
-            text = '[\n' + ',\n'.join(items) + '\n ]'
-        else:
-            text = json.dumps(value, ensure_ascii=False)
-        lines.append(f' {json.dumps(key)}: {text}')
-    return '{\n' + ',\n'.join(lines) + '\n}\n'
-
-
 def export_onnx(config: Union[str, Config, None],
                 checkpoint: Optional[str],
                 out_dir: str,
@@ -286,8 +263,8 @@ def export_onnx(config: Union[str, Config, None],
                 cfg_options: Optional[dict] = None,
                 overwrite: bool = False,
                 model: Optional[nn.Module] = None) -> ExportResult:
-    """Writes a model folder for :mod:`.onnx_runtime` (see the module's
-    docstring).
+    """Writes a model folder for :mod:`cascade_clip_runtime` (see the
+    module's docstring).
 
     Args:
         config: Config file; ``None``: the one stored in ``checkpoint``.
@@ -322,7 +299,7 @@ def export_onnx(config: Union[str, Config, None],
     names = None
     if classes is not None:
         names = resolve_class_names(classes)
-        check_open_vocabulary(names)
+        check_class_names(names)
     templates = resolve_templates(templates)
     manifest_path = osp.join(out_dir, MANIFEST)
     if osp.exists(manifest_path) and not overwrite:

@@ -1,64 +1,17 @@
-"""Class text embeddings: prompt templates, computing them with the CLIP text
-encoder, and reading / writing the ``.npy`` files the paper's configs use."""
+"""Class text embeddings: computing them with the CLIP text encoder from the
+prompt templates (:mod:`cascade_clip_runtime.classes`), and reading /
+writing the ``.npy`` files the paper's configs use."""
 import os
 import os.path as osp
-from typing import List, Optional, Sequence, Union
+from typing import Optional, Sequence, Union
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-SINGLE_TEMPLATE = ('a photo of a {}', )
-MULTI_TEMPLATES = (
-    'a photo of a {}.',
-    'a photo of a small {}.',
-    'a photo of a medium {}.',
-    'a photo of a large {}.',
-    'This is a photo of a {}.',
-    'This is a photo of a small {}.',
-    'This is a photo of a medium {}.',
-    'This is a photo of a large {}.',
-    'a {} in the scene.',
-    'a photo of a {} in the scene.',
-    'There is a {} in the scene.',
-    'There is the {} in the scene.',
-    'This is a {} in the scene.',
-    'This is the {} in the scene.',
-    'This is one {} in the scene.',
-)
-TEMPLATES = {'single': SINGLE_TEMPLATE, 'multi': MULTI_TEMPLATES}
-
-
-def check_open_vocabulary(class_names: Sequence[str]) -> None:
-    """Open-vocabulary class lists need two or more distinct names."""
-    if not class_names:
-        raise ValueError('no class names given: give at least two')
-    if len(class_names) < 2:
-        # Scores only compare classes (each pixel takes the best one), so a
-        # one-class vocabulary labels every pixel with it.
-        raise ValueError(
-            f'one class ({class_names[0]!r}): with one class every pixel is '
-            'that class; give at least two class names, e.g. '
-            f'"{class_names[0]},background"')
-    if len(set(class_names)) != len(class_names):
-        raise ValueError(f'class names repeat: {list(class_names)}')
-
-
-def resolve_templates(templates: Union[str, Sequence[str]]) -> List[str]:
-    """``'single'`` (VOC's), ``'multi'`` (the 15 of Context and COCO) or a
-    list of templates, each with one ``{}`` for the class name."""
-    if isinstance(templates, str):
-        if templates not in TEMPLATES:
-            raise ValueError(f'templates must be one of {sorted(TEMPLATES)} '
-                             f'or a list of strings, not {templates!r}')
-        return list(TEMPLATES[templates])
-    templates = list(templates)
-    bad = [t for t in templates if t.count('{}') != 1]
-    if not templates or bad:
-        raise ValueError('each prompt template needs exactly one "{}" for '
-                         f'the class name; got {bad or templates}')
-    return templates
+from cascade_clip_runtime.classes import (MULTI_TEMPLATES, SINGLE_TEMPLATE,
+                                          TEMPLATES, resolve_templates)
 
 
 @torch.no_grad()
@@ -128,3 +81,9 @@ def save_text_embeddings(embeddings: Tensor, path: str) -> None:
     if osp.dirname(path):
         os.makedirs(osp.dirname(path), exist_ok=True)
     np.save(path, embeddings.detach().float().cpu().numpy())
+
+
+__all__ = [
+    'MULTI_TEMPLATES', 'SINGLE_TEMPLATE', 'TEMPLATES', 'resolve_templates',
+    'encode_class_names', 'load_text_embeddings', 'save_text_embeddings'
+]

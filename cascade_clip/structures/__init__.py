@@ -1,5 +1,5 @@
 """Data types that the models, datasets and metrics share."""
-from .class_names import DATASET_CLASSES, read_class_names
+from .class_names import DATASET_CLASSES
 from .palettes import (class_colours, class_palette, dataset_palette,
                        shapes20_palette, voc_palette)
 from .zero_shot_split import (ZERO_SHOT_SPLITS, ClassRef, ZeroShotSplit,
@@ -7,8 +7,7 @@ from .zero_shot_split import (ZERO_SHOT_SPLITS, ClassRef, ZeroShotSplit,
                               seen_unseen)
 
 __all__ = [
-    'DATASET_CLASSES', 'read_class_names', 'class_colours', 'class_palette',
-    'dataset_palette', 'shapes20_palette', 'voc_palette', 'ZERO_SHOT_SPLITS',
-    'ClassRef', 'ZeroShotSplit', 'check_class_ids', 'resolve_class_names',
-    'seen_unseen'
+    'DATASET_CLASSES', 'class_colours', 'class_palette', 'dataset_palette',
+    'shapes20_palette', 'voc_palette', 'ZERO_SHOT_SPLITS', 'ClassRef',
+    'ZeroShotSplit', 'check_class_ids', 'resolve_class_names', 'seen_unseen'
 ]

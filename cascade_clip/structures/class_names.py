@@ -16,33 +16,14 @@ Context-459 are read from ``class_lists/``:
   ``k``, counted from 1).
 """
 import os.path as osp
-from typing import Dict, List, Tuple
+from typing import Dict, Tuple
 
 from mmseg.datasets import (ADE20KDataset, COCOStuffDataset,
                             PascalContextDataset59, PascalVOCDataset)
 
+from cascade_clip_runtime.classes import read_class_file
+
 CLASS_LIST_DIR = osp.join(osp.dirname(osp.abspath(__file__)), 'class_lists')
-
-
-def read_class_names(path: str) -> List[str]:
-    """Class names from a text file, one per line; blank lines are skipped
-    and the names stripped.
-
-    Raises:
-        FileNotFoundError: no file at ``path``.
-        ValueError: the file lists no name, or a name twice.
-    """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'class name file not found: {path}')
-    with open(path, encoding='utf-8') as f:
-        names = [line.strip() for line in f if line.strip()]
-    if not names:
-        raise ValueError(f'class name file {path} lists no class')
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise ValueError(f'class name file {path} lists {repeated} more than '
-                         'once; every class needs its own name')
-    return names
 
 
 def _read_ade20k_847() -> Tuple[Tuple[int, ...], Tuple[str, ...]]:
@@ -58,7 +39,7 @@ def _read_ade20k_847() -> Tuple[Tuple[int, ...], Tuple[str, ...]]:
 
 ADE20K_847_IDS, ADE20K_847_CLASSES = _read_ade20k_847()
 PASCAL_CONTEXT_459_CLASSES = tuple(
-    read_class_names(osp.join(CLASS_LIST_DIR, 'pascal_context_459.txt')))
+    read_class_file(osp.join(CLASS_LIST_DIR, 'pascal_context_459.txt')))
 ADE20K_150_CLASSES = tuple(name.strip()
                            for name in ADE20KDataset.METAINFO['classes'])
 VOC21_CLASSES = tuple(PascalVOCDataset.METAINFO['classes'])

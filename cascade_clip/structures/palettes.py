@@ -1,17 +1,19 @@
-"""The one palette of the pictures, in one place.
-
-A class list that is exactly a registered dataset's (VOC-20,
-COCO-Stuff-171, ...) is drawn in that dataset's colours, any other list in
-:func:`class_colours`, so that ``tools/infer.py`` and ``tools/visualize.py``
-give a class the same colour. Also here: VOC's colour map (its label PNGs)
-and the colours of the shapes world's classes.
+"""The palettes of the registered datasets, for the one palette rule of
+the pictures (:func:`cascade_clip_runtime.drawing.class_palette`): a class
+list that is exactly a registered dataset's (VOC-20, COCO-Stuff-171, ...)
+is drawn in that dataset's colours, any other list in
+:func:`~cascade_clip_runtime.drawing.class_colours`, so that
+``tools/infer.py``, ``tools/visualize.py`` and the ONNX runtime give a
+class the same colour. Also here: VOC's colour map (its label PNGs) and the
+colours of the shapes world's classes.
 """
-import colorsys
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmseg.registry import DATASETS
 
+from cascade_clip_runtime.drawing import class_colours  # noqa: F401
+from cascade_clip_runtime.drawing import class_palette as _class_palette
 from .class_names import SHAPES20_COLOURS, SHAPES20_SHAPES
 
 # The shapes world's colours (cascade_clip.synthetic.world draws its scenes
@@ -44,16 +46,9 @@ def voc_palette() -> List[int]:
     return palette
 
 
-def class_colours(num_classes: int) -> np.ndarray:
-    """``(K, 3)`` uint8 colours, well apart in hue (golden-ratio steps)."""
-    colours = [
-        colorsys.hsv_to_rgb((0.61803398875 * i) % 1.0, 0.65, 0.95)
-        for i in range(num_classes)
-    ]
-    return (np.array(colours) * 255).round().astype(np.uint8)
-
-
 def dataset_palettes() -> Dict[Tuple[str, ...], np.ndarray]:
+    """``{class names: (K, 3) uint8 colours}`` of every registered dataset
+    that has a palette."""
     palettes = {}
     for name in sorted(DATASETS.module_dict):
         meta = getattr(DATASETS.module_dict[name], 'METAINFO', None) or {}
@@ -73,6 +68,5 @@ def dataset_palette(class_names: Sequence[str]) -> Optional[np.ndarray]:
 
 def class_palette(class_names: Sequence[str]) -> np.ndarray:
     """``(K, 3)`` uint8: the dataset's colours for a dataset's class list,
-    else :func:`class_colours`."""
-    palette = dataset_palette(class_names)
-    return class_colours(len(class_names)) if palette is None else palette
+    else :func:`~cascade_clip_runtime.drawing.class_colours`."""
+    return _class_palette(class_names, dataset_palettes())

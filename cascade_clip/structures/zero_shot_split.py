@@ -13,9 +13,10 @@ import os.path as osp
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple, Union
 
+from cascade_clip_runtime.classes import read_class_file
 from .class_names import (COCO_STUFF171_CLASSES, CONTEXT59_CLASSES,
                           DATASET_CLASSES, SHAPES20_CLASSES, SHAPES20_UNSEEN,
-                          VOC20_CLASSES, read_class_names)
+                          VOC20_CLASSES)
 
 ClassRef = Union[int, str]  # a class id or a class name
 
@@ -48,7 +49,7 @@ def resolve_class_names(class_names: Union[str, Sequence[str]]) -> List[str]:
     if class_names in DATASET_CLASSES:
         return list(DATASET_CLASSES[class_names])
     if osp.isfile(class_names):
-        return read_class_names(class_names)
+        return read_class_file(class_names)
     if os.sep in class_names or class_names.lower().endswith('.txt'):
         raise FileNotFoundError(f'class name file not found: {class_names}')
     raise ValueError(

@@ -23,7 +23,6 @@ import torch
 from mmengine.config import Config
 from PIL import Image
 
-from ..apis.web_demo import Example
 from ..checkpoint import config_from_checkpoint
 from .world import CLASSES, UNSEEN, render_scene
 
@@ -202,9 +201,10 @@ def example_scene(index: int) -> Tuple[np.ndarray, np.ndarray]:
     return render_scene(np.random.default_rng(seed), ids, EXAMPLE_SIZE)
 
 
-def write_examples(folder: str) -> List[Example]:
+def write_examples(folder: str) -> List[Tuple[str, str, str]]:
     """Renders the page's example scenes (:data:`EXAMPLES`) as PNGs into
-    ``folder``; each comes with all 20 class names."""
+    ``folder``: per scene its path, the class names to type (all 20) and
+    a caption naming its unseen shapes (a web page's example)."""
     os.makedirs(folder, exist_ok=True)
     examples = []
     for index, (_, names) in enumerate(EXAMPLES):
@@ -213,6 +213,5 @@ def write_examples(folder: str) -> List[Example]:
         Image.fromarray(image).save(path)
         unseen = [n for n in names if CLASSES.index(n) in UNSEEN]
         examples.append(
-            Example(path, ', '.join(CLASSES),
-                    f'unseen: {" and ".join(unseen)}'))
+            (path, ', '.join(CLASSES), f'unseen: {" and ".join(unseen)}'))
     return examples

@@ -6,11 +6,10 @@ import argparse
 import os
 import re
 import sys
-from typing import Any, Callable, List, Optional, Sequence, Union
+from typing import Any, Callable, Optional, Sequence
 
 from mmengine.config import DictAction
 
-from ..structures import DATASET_CLASSES
 from .device import NoGPUError
 
 DEBUG_VARIABLE = 'CASCADE_CLIP_DEBUG'
@@ -125,36 +124,6 @@ def parse_launch_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
-
-
-def parse_class_list(text: str) -> Union[str, List[str]]:
-    """The ``--classes`` argument: comma-separated names (a list), a
-    setting (``voc20``, ...) or a text file (the string, for
-    :func:`~cascade_clip.structures.resolve_class_names`), or else one
-    class name (a one-class list).
-
-    Raises:
-        ValueError: no name is given.
-        FileNotFoundError: the text looks like a file path that does not
-            exist.
-    """
-    if ',' in text:
-        names = [name.strip() for name in text.split(',') if name.strip()]
-    else:
-        names = [text.strip()] if text.strip() else []
-    if not names:
-        raise ValueError(
-            f'--classes {text!r} names no class: give class names separated '
-            'by commas ("cat,grass,sky"), a setting '
-            f'({", ".join(sorted(DATASET_CLASSES))}) or a text file with one '
-            'name per line')
-    if len(names) > 1:
-        return names
-    if text in DATASET_CLASSES or os.path.isfile(text):
-        return text
-    if os.sep in text or text.lower().endswith('.txt'):
-        raise FileNotFoundError(f'class name file not found: {text}')
-    return names
 
 
 def parse_eval(values: Optional[Sequence[str]]) -> None:

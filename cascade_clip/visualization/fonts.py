@@ -9,6 +9,8 @@ from typing import FrozenSet, Iterable, List, Optional
 
 from PIL import ImageFont
 
+from cascade_clip_runtime.drawing import load_font
+
 DEFAULT_FAMILY = 'DejaVu Sans'
 # Tried first, in this order, when DejaVu Sans lacks a character.
 PREFERRED_FALLBACKS = ('Noto Sans CJK', 'Source Han Sans', 'Noto Sans SC',
@@ -34,12 +36,7 @@ class FontChoice:
 
     def load(self, size: int) -> ImageFont.ImageFont:
         """The font at ``size`` pixels."""
-        if self.path is not None:
-            try:
-                return ImageFont.truetype(self.path, size)
-            except OSError:
-                pass
-        return ImageFont.load_default(size)
+        return load_font(self.path, size)
 
 
 @functools.lru_cache(maxsize=None)

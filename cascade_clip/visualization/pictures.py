@@ -1,9 +1,7 @@
-"""Pictures of segmentations: label maps in class colours, an image, its
-ground truth and a prediction side by side with a legend, and overlays of
-an image with its labels and their shares."""
+"""Pictures of a dataset's predictions: an image, its ground truth and a
+prediction side by side with a legend (``tools/visualize.py``). The
+overlays of inference are :mod:`cascade_clip_runtime.drawing`'s."""
 import math
-import os
-import os.path as osp
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
@@ -11,6 +9,7 @@ import mmcv
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from cascade_clip_runtime.drawing import colorize, legend_font_size
 from .fonts import pick_font
 
 CAPTIONS = ('image', 'ground truth', 'prediction')
@@ -58,34 +57,11 @@ def legend_strip_height(width: int,
     return StripLayout(width, num_entries, font_size).height
 
 
-def colorize(label: np.ndarray,
-             palette: Sequence[Sequence[int]],
-             ignore_index: Optional[int] = 255) -> np.ndarray:
-    """``(H, W)`` class ids to ``(H, W, 3)`` uint8 RGB with the palette;
-    ``ignore_index`` (unless ``None``; and any id without a colour)
-    black."""
-    label = np.asarray(label)
-    if label.dtype.kind not in 'iu':
-        label = label.astype(np.int64)
-    lut = np.zeros((max(256, len(palette),
-                        int(label.max(initial=0)) + 1), 3), np.uint8)
-    lut[:len(palette)] = np.asarray(palette, np.uint8).reshape(-1, 3)
-    if ignore_index is not None:
-        lut[ignore_index] = 0
-    return lut[label]
-
-
 def load_font(size: int, texts: Sequence[str] = ()) -> ImageFont.ImageFont:
     """The font of :func:`~cascade_clip.visualization.fonts.pick_font` for
     ``texts`` (DejaVu Sans unless it lacks a character) at ``size``
     pixels."""
     return pick_font(texts).load(size)
-
-
-def legend_font_size(height: int, width: int) -> int:
-    """Legend text size for a picture of ``height x width``: 14 px up to a
-    560 px shorter side, then 1/40 of it (75 px on a 4000 x 3000 photo)."""
-    return max(14, round(min(height, width) / 40))
 
 
 def fit_text(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> str:
@@ -137,7 +113,8 @@ def compose_picture(
         unseen_classes: Ids marked "(unseen)" in the legend.
         ignore_index: Label value drawn black and left out of the legend.
         font_size: Pixel size of the strip's text (default:
-            :func:`legend_font_size` of the panels).
+            :func:`~cascade_clip_runtime.drawing.legend_font_size` of the
+            panels).
         pred_caption: The prediction panel's caption (shortened to
             ``'prediction'`` where it does not fit).
 
@@ -197,148 +174,3 @@ def compose_picture(
                         (column + 1) * column_width - text_x - layout.padding)
         draw.text((text_x, y + text_dy), text, fill=(0, 0, 0), font=font)
     return np.asarray(picture), entries
-
-
-def blend(image: np.ndarray,
-          colours: np.ndarray,
-          alpha: float,
-          rows: int = 512) -> np.ndarray:
-    """``alpha * colours + (1 - alpha) * image``, rounded, as uint8; a block
-    of rows at a time (float copies of a block only)."""
-    out = np.empty_like(image)
-    for top in range(0, image.shape[0], rows):
-        part = slice(top, top + rows)
-        mixed = colours[part].astype(np.float32)
-        mixed *= alpha
-        mixed += (1 - alpha) * image[part].astype(np.float32)
-        out[part] = np.rint(mixed)
-    return out
-
-
-@dataclass(frozen=True)
-class LegendBox:
-    """Size of a legend of ``entries`` lines in ``font_size`` text, and
-    whether it goes over the picture (its top-left corner) or beside it.
-
-    It goes over a picture where it covers at most a quarter of it (half
-    its width and half its height), else beside it on white, so that it
-    neither hides a small image nor cuts its text.
-    """
-    width: int
-    height: int
-    font_size: int
-    beside: bool
-
-    @property
-    def padding(self) -> int:
-        return max(4, self.font_size // 3)
-
-    @property
-    def row_height(self) -> int:
-        return self.font_size + max(4, self.font_size // 3)
-
-
-def legend_box(draw: ImageDraw.ImageDraw, texts: Sequence[str], font,
-               font_size: int, image_size: Tuple[int, int]) -> LegendBox:
-    """The :class:`LegendBox` of ``texts`` for an image ``(H, W)``."""
-    height, width = image_size
-    probe = LegendBox(0, 0, font_size, False)
-    text_width = max((draw.textlength(t, font=font) for t in texts), default=0)
-    box_width = int(np.ceil(3 * probe.padding + font_size + text_width))
-    box_height = 2 * probe.padding + probe.row_height * len(texts)
-    beside = box_width > width // 2 or box_height > height // 2
-    return LegendBox(box_width, box_height, font_size, beside)
-
-
-def draw_overlay(image: np.ndarray,
-                 labels: np.ndarray,
-                 legend: Sequence[Tuple[str, Optional[Sequence[int]]]],
-                 colours: np.ndarray,
-                 alpha: float = 0.5,
-                 font_size: Optional[int] = None) -> np.ndarray:
-    """An image with its labels' colours blended in, and a legend: over
-    the top-left corner of a large image, beside a small one (see
-    :class:`LegendBox`).
-
-    Args:
-        image: ``(H, W, 3)`` uint8 RGB.
-        labels: ``(H, W)`` class indices.
-        legend: ``(text, colour)`` per line (colour ``None``: no swatch).
-        colours: ``(K, 3)`` uint8 colour of each class.
-        alpha: Weight of the colours.
-        font_size: Legend text size in pixels (default:
-            :func:`legend_font_size` of the image).
-
-    Returns:
-        ``(H, W, 3)`` uint8 RGB with the legend over it, or
-        ``(max(H, legend height), W + legend width, 3)`` with the image at
-        the top left and the legend beside it.
-    """
-    height, width = labels.shape
-    mixed = blend(image, colorize(labels, colours, None), alpha)
-    font_size = font_size or legend_font_size(height, width)
-    texts = [text for text, _ in legend]
-    font = load_font(font_size, texts)
-    box = legend_box(
-        ImageDraw.Draw(Image.new('RGB', (1, 1))), texts, font, font_size,
-        (height, width))
-    if box.beside:
-        canvas = np.full((max(height, box.height), width + box.width, 3), 255,
-                         np.uint8)
-        canvas[:height, :width] = mixed
-        picture = Image.fromarray(canvas)
-        left = width
-    else:
-        picture = Image.fromarray(mixed)
-        left = 0
-    del mixed
-    draw = ImageDraw.Draw(picture, 'RGBA')
-    if not box.beside:
-        draw.rectangle((0, 0, box.width - 1, box.height - 1),
-                       fill=(255, 255, 255, 200))
-    pad, row = box.padding, box.row_height
-    for i, (text, colour) in enumerate(legend):
-        y = pad + i * row
-        sy = y + (row - font_size) // 2
-        x = left + pad
-        if colour is not None:
-            draw.rectangle((x, sy, x + font_size - 1, sy + font_size - 1),
-                           fill=tuple(int(c) for c in colour),
-                           outline=(64, 64, 64))
-        draw.text((x + font_size + pad, sy), text, fill=(0, 0, 0), font=font)
-    return np.asarray(picture)
-
-
-def save_label_pictures(image: np.ndarray,
-                        labels: np.ndarray,
-                        legend: Sequence[Tuple[str, Optional[Sequence[int]]]],
-                        colours: np.ndarray,
-                        out_dir: str,
-                        stem: str,
-                        alpha: float = 0.5,
-                        font_size: Optional[int] = None) -> Tuple[str, str]:
-    """Writes ``<stem>_mask.png`` (the labels in ``colours``) and
-    ``<stem>_overlay.png`` (see :func:`draw_overlay`).
-
-    Args:
-        image: ``(H, W, 3)`` uint8 RGB.
-        labels: ``(H, W)`` class indices.
-        legend: ``(text, colour)`` per legend line.
-        colours: ``(K, 3)`` uint8 colour of each class.
-        out_dir: Output folder.
-        stem: File name stem.
-        alpha: Weight of the colours in the overlay.
-        font_size: Legend text size in pixels (default: from the image's
-            size).
-
-    Returns:
-        The mask and overlay paths.
-    """
-    os.makedirs(out_dir, exist_ok=True)
-    mask_path = osp.join(out_dir, f'{stem}_mask.png')
-    overlay_path = osp.join(out_dir, f'{stem}_overlay.png')
-    Image.fromarray(colorize(labels, colours, None)).save(mask_path)
-    Image.fromarray(
-        draw_overlay(image, labels, legend, colours, alpha,
-                     font_size)).save(overlay_path)
-    return mask_path, overlay_path

@@ -18,7 +18,7 @@ from cascade_clip.analysis.benchmark import benchmark, format_benchmark
 from cascade_clip.analysis.complexity import (PAPER_COCO_PARAMS,
                                               get_model_complexity,
                                               model_complexity, sdpa_flop_jit)
-from cascade_clip.models import sliding_windows
+from cascade_clip_runtime.scores import sliding_windows
 
 TINY = osp.join(REPO, 'configs', 'tiny',
                 'cascade-clip_tiny_1xb2-40_voc20-64x64_inductive.py')

@@ -16,8 +16,8 @@ from cascade_clip.apis import init_model
 from cascade_clip.apis.inference import OpenVocabularySegmenter, segment_images
 from cascade_clip.models.text_embeddings import encode_class_names
 from cascade_clip.testing import write_tiny_clip
-from cascade_clip.visualization import (class_colours, font_note, legend_lines,
-                                        pick_font)
+from cascade_clip.visualization import font_note, pick_font
+from cascade_clip_runtime.drawing import class_colours, legend_by_area
 
 
 @pytest.fixture(scope='module')
@@ -81,7 +81,7 @@ def test_class_embeddings_are_computed_once_per_class_list(checkpoint, images):
     encode = segmenter.model.text_encoder.encode
     segmenter.model.text_encoder.encode = lambda texts: (
         calls.append(len(texts)) or encode(texts))
-    image = mmcv.imread(str(images / 'wide.jpg'))
+    image = mmcv.imread(str(images / 'wide.jpg'), channel_order='rgb')
     first = segmenter(image, ['cat', 'dog'])
     segmenter(image, ['cat', 'dog'])
     assert calls == [2 * 15]  # two classes x the 15 templates, once
@@ -89,7 +89,8 @@ def test_class_embeddings_are_computed_once_per_class_list(checkpoint, images):
     assert calls == [30, 60]
     assert first.labels.shape == other.labels.shape == (120, 200)
     assert other.labels.max() < 4
-    assert legend_lines(first.shares)[0].startswith('cat: ')
+    legend = legend_by_area(first.shares, class_colours(2))
+    assert legend[0][0].startswith(('cat: ', 'dog: '))
 
 
 def test_clear_errors(checkpoint, tmp_path):
@@ -111,15 +112,18 @@ def test_clear_errors(checkpoint, tmp_path):
 
 
 def test_labels_are_the_argmax_of_the_models_scores(checkpoint, images):
-    """The labels (and so the shares and pictures) are the argmax of the
-    scores the model gives these classes, computed here apart: their
-    embeddings by the model's text encoder, the image through the config's
-    test pipeline."""
+    """The labels (and so the shares and pictures) of the one inference path
+    are the argmax of the scores the model gives these classes, computed
+    here apart: their embeddings by the model's text encoder, the image
+    read by mmcv and through the config's test pipeline and mmseg's
+    ``test_step``."""
     names = ['cat', 'grass', 'sky', 'road']
     segmenter = OpenVocabularySegmenter(
         checkpoint, templates='single', device='cpu')
-    image = mmcv.imread(str(images / 'wide.jpg'))
-    result = segmenter(image, names)
+    result = segmenter(str(images / 'wide.jpg'), names)
+    rgb = mmcv.imread(str(images / 'wide.jpg'), channel_order='rgb')
+    assert np.array_equal(segmenter(rgb, names).labels, result.labels)
+    image = mmcv.imread(str(images / 'wide.jpg'))  # BGR, as mmcv's pipeline
 
     model = init_model(None, checkpoint, 'cpu')
     model.set_classes(encode_class_names(model.text_encoder, names, 'single'))
@@ -317,15 +321,29 @@ def test_class_lists_devices_and_files_a_person_gets_wrong(
 
 
 def test_one_word_is_a_class_unless_it_is_a_setting_or_file(tmp_path):
-    from cascade_clip.utils.cli import parse_class_list
-    assert parse_class_list('cat') == ['cat']
-    assert parse_class_list(' cat , dog,') == ['cat', 'dog']
-    assert parse_class_list('voc20') == 'voc20'
+    """One set of rules for the command line, the web page (no file read)
+    and the runtime (its manifest's lists)."""
+    from cascade_clip.structures import DATASET_CLASSES
+    from cascade_clip_runtime.classes import parse_class_list
+
+    def parse(text, **options):
+        return parse_class_list(text, DATASET_CLASSES, **options)
+
+    assert parse('cat') == ['cat']
+    assert parse(' cat , dog,') == ['cat', 'dog']
+    assert parse('cat, dog\nsky ,, \n') == ['cat', 'dog', 'sky']
+    assert parse('voc20') == list(DATASET_CLASSES['voc20'])
     names = tmp_path / 'names.txt'
     names.write_text('sky\ngrass\n')
-    assert parse_class_list(str(names)) == str(names)
+    assert parse(str(names)) == ['sky', 'grass']
+    # a web page never reads the server's files: a path is a name
+    assert parse(str(names), read_files=False) == [str(names)]
+    assert parse('/etc/hostname', read_files=False) == ['/etc/hostname']
     with pytest.raises(FileNotFoundError, match='class name file not found'):
-        parse_class_list(str(tmp_path / 'missing.txt'))
-    for empty in ('', ' , ,'):
+        parse(str(tmp_path / 'missing.txt'))
+    (tmp_path / 'twice.txt').write_text('sky\nsky\n')
+    with pytest.raises(ValueError, match=r"lists \['sky'\] more than once"):
+        parse(str(tmp_path / 'twice.txt'))
+    for empty in ('', ' , ,', '\n'):
         with pytest.raises(ValueError, match='names no class'):
-            parse_class_list(empty)
+            parse(empty)

@@ -1,5 +1,6 @@
 """What the deployment tests share: the optional packages, a Python that
-cannot import torch, and running the ONNX runtime in it."""
+cannot import torch, and running the runtime (``cascade_clip_runtime``)
+in it."""
 import importlib.util
 import os
 import os.path as osp
@@ -13,7 +14,7 @@ import pytest
 from conftest import REPO
 from PIL import Image
 
-RUNTIME = osp.join(REPO, 'cascade_clip', 'deploy', 'onnx_runtime.py')
+RUNTIME = osp.join(REPO, 'cascade_clip_runtime')
 DEPLOY_PACKAGES = ('onnx', 'onnxruntime', 'onnxscript')
 REQUIRE_VARIABLE = 'CASCADE_REQUIRE_DEPLOY'
 # What the runtime must run without: a subprocess that imports any of these
@@ -96,9 +97,31 @@ def run_torch_free(args: Sequence[str],
 
 
 def copy_runtime(folder: str) -> str:
-    """The runtime copied out of the package, alone in ``folder``."""
+    """The runtime's folder copied alone into ``folder`` (as
+    docs/deployment.md copies it); returns ``folder``, where ``python -m
+    cascade_clip_runtime`` runs it."""
     os.makedirs(folder, exist_ok=True)
-    return shutil.copy(RUNTIME, folder)
+    shutil.copytree(
+        RUNTIME,
+        osp.join(folder, 'cascade_clip_runtime'),
+        ignore=shutil.ignore_patterns('__pycache__'))
+    return folder
+
+
+def run_runtime(copied: str,
+                args: Sequence[str],
+                env: Dict,
+                check: bool = True) -> subprocess.CompletedProcess:
+    """``python -m cascade_clip_runtime args...`` from the folder the
+    runtime was copied to (:func:`copy_runtime`), in the torch-free
+    environment ``env``; checks that the copy is what ran."""
+    where = run_torch_free(
+        ['-c', 'import cascade_clip_runtime as r; print(r.__file__)'], copied,
+        env)
+    assert where.stdout.strip() == osp.join(copied, 'cascade_clip_runtime',
+                                            '__init__.py'), where.stdout
+    return run_torch_free(['-m', 'cascade_clip_runtime', *args], copied, env,
+                          check)
 
 
 def labels_of_mask(path: str, colours: np.ndarray) -> np.ndarray:
@@ -169,7 +192,7 @@ def assert_same_pictures(images: Sequence[str],
     from cascade_clip.analysis.onnx_benchmark import pytorch_score_gap
     from cascade_clip.apis import init_model
     from cascade_clip.models.text_embeddings import encode_class_names
-    from cascade_clip.visualization import class_colours
+    from cascade_clip_runtime.drawing import class_colours
     colours = class_colours(len(names))
     embeddings = None
     differing = 0

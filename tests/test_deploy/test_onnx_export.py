@@ -12,18 +12,18 @@ import torch
 import torch.nn.functional as F
 from conftest import golden_cases
 from deploy_helpers import (assert_same_pictures, copy_runtime,
-                            require_deploy_packages, run_torch_free,
-                            shares_lines, torch_free_env, write_images)
+                            require_deploy_packages, run_runtime, shares_lines,
+                            torch_free_env, write_images)
 from mmengine.config import Config
 from mmseg.utils import tokenize
 from tools_helpers import VOC_INDUCTIVE, run_tool, run_tool_here
 
 from cascade_clip.apis import init_model
 from cascade_clip.checkpoint import model_config_from_official
-from cascade_clip.deploy.export import (IMAGE_MODEL, MANIFEST, TEXT_ENCODER,
-                                        ImageModel, export_onnx)
+from cascade_clip.deploy.export import ImageModel, export_onnx
 from cascade_clip.models.text_embeddings import encode_class_names
 from cascade_clip.structures.class_names import VOC20_CLASSES
+from cascade_clip_runtime.manifest import IMAGE_MODEL, MANIFEST, TEXT_ENCODER
 
 require_deploy_packages()
 import onnx  # noqa: E402
@@ -166,9 +166,9 @@ def test_fixed_class_embeddings_are_the_text_encoder_s(exported):
 
 
 def test_paper_checkpoint_segments_as_tools_infer_without_torch(exported):
-    """The runtime copied out alone, in a Python that cannot import torch,
-    and tools/infer.py with the paper's checkpoint and --config: the same
-    labels, shares and pictures."""
+    """The runtime's folder copied out alone, in a Python that cannot import
+    torch, and tools/infer.py with the paper's checkpoint and --config: the
+    same labels, shares and pictures."""
     root = exported['root']
     images = osp.join(root, 'images')
     paths = write_images(images, [(120, 200), (90, 61), (64, 64)], seed=1)
@@ -178,13 +178,12 @@ def test_paper_checkpoint_segments_as_tools_infer_without_torch(exported):
         exported['config'], '--classes', classes, '--out',
         osp.join(root, 'torch_out'), '--device', 'cpu'
     ], root).stdout
-    runtime = copy_runtime(osp.join(root, 'copied'))
+    copied = copy_runtime(osp.join(root, 'copied'))
     env = torch_free_env(osp.join(root, 'blocker'))
-    result = run_torch_free([
-        runtime, images, '--model', exported['out'], '--classes', classes,
-        '--out',
+    result = run_runtime(copied, [
+        images, '--model', exported['out'], '--classes', classes, '--out',
         osp.join(root, 'onnx_out')
-    ], root, env)
+    ], env)
     assert shares_lines(result.stdout) == shares_lines(expected)
     differing = assert_same_pictures(paths, classes.split(','),
                                      osp.join(root, 'onnx_out'),

@@ -1,8 +1,8 @@
-"""The ONNX runtime with a tiny model of this project, exported by
-:func:`~cascade_clip.deploy.export.export_onnx`: in a Python that cannot
-import torch it labels images as tools/infer.py does, copied out of the
-package or as ``python -m onnx_runtime`` beside it; and what a
-person gets wrong ends it with one line."""
+"""The runtime (``cascade_clip_runtime``) with a tiny model of this project,
+exported by :func:`~cascade_clip.deploy.export.export_onnx`: in a Python
+that cannot import torch it labels images as tools/infer.py does, copied
+out of the repository or installed alone; and what a person gets wrong
+ends it with one line."""
 import json
 import os
 import os.path as osp
@@ -14,17 +14,17 @@ import time
 import numpy as np
 import pytest
 import torch
-from deploy_helpers import (TIE_MARGIN, assert_same_pictures, copy_runtime,
-                            error_line, require_deploy_packages,
-                            run_torch_free, shares_lines, torch_free_env,
-                            write_images)
+from deploy_helpers import (RUNTIME, TIE_MARGIN, assert_same_pictures,
+                            copy_runtime, error_line, require_deploy_packages,
+                            run_runtime, run_torch_free, shares_lines,
+                            torch_free_env, write_images)
 from mmengine.config import Config
 from mmseg.registry import MODELS
 from PIL import Image
 from tools_helpers import VOC_INDUCTIVE, run_tool
 
 from cascade_clip.apis.inference import OpenVocabularySegmenter
-from cascade_clip.deploy.export import MANIFEST, export_onnx
+from cascade_clip.deploy.export import export_onnx
 from cascade_clip.models.text_embeddings import encode_class_names
 from cascade_clip.testing import write_tiny_clip
 
@@ -32,7 +32,8 @@ require_deploy_packages()
 import onnx  # noqa: E402
 from onnx import TensorProto, helper  # noqa: E402
 
-from cascade_clip.deploy.onnx_runtime import OnnxSegmenter  # noqa: E402
+from cascade_clip_runtime.manifest import MANIFEST  # noqa: E402
+from cascade_clip_runtime.onnx_backend import OnnxSegmenter  # noqa: E402
 
 FIXED = ['aeroplane', 'bicycle', 'bird', 'boat']
 CLASSES = 'cat,grass,sky,road,tree'
@@ -69,8 +70,8 @@ def workspace(tmp_path_factory):
 
 
 def test_without_torch_it_labels_images_as_tools_infer(workspace):
-    """The runtime copied out alone into a folder and run where importing
-    torch fails (checked: the same environment cannot import it) gives
+    """The runtime's folder copied out alone and run where importing torch
+    fails (checked: the same environment cannot import it) gives
     tools/infer.py's labels, shares and pictures."""
     root, env = workspace['root'], workspace['env']
     probe = subprocess.run([sys.executable, '-c', 'import torch'],
@@ -84,12 +85,12 @@ def test_without_torch_it_labels_images_as_tools_infer(workspace):
         workspace['checkpoint'], '--classes', CLASSES, '--out',
         osp.join(root, 'torch_out'), '--device', 'cpu'
     ], root).stdout
-    runtime = copy_runtime(osp.join(root, 'copied'))
-    result = run_torch_free([
-        runtime, workspace['images'], '--model', workspace['out'], '--classes',
-        CLASSES, '--out',
+    copied = copy_runtime(osp.join(root, 'copied'))
+    result = run_runtime(copied, [
+        workspace['images'], '--model', workspace['out'], '--classes', CLASSES,
+        '--out',
         osp.join(root, 'onnx_out')
-    ], root, env)
+    ], env)
     assert len(shares_lines(result.stdout)) == 4
     assert shares_lines(result.stdout) == shares_lines(expected)
     images = sorted(
@@ -102,18 +103,36 @@ def test_without_torch_it_labels_images_as_tools_infer(workspace):
     print(f'pixels labelled differently (ties): {differing}')
 
 
-def test_the_copied_module_runs_with_python_m_too(workspace, tmp_path):
-    """``python -m onnx_runtime`` in the folder the runtime was copied to,
-    without torch."""
+def test_installed_alone_it_runs_without_torch(workspace, tmp_path):
+    """``pip install ./cascade_clip_runtime`` (here into a folder of its own,
+    its dependencies the test's) and ``python -m cascade_clip_runtime``
+    from elsewhere, without torch; the installed command too."""
     image = osp.join(workspace['images'], 'image0.png')
-    runtime = copy_runtime(str(tmp_path / 'copied'))
+    source = str(tmp_path / 'source')
+    shutil.copytree(RUNTIME, source)  # a build writes beside the sources
+    target = str(tmp_path / 'installed')
+    subprocess.run([
+        sys.executable, '-m', 'pip', 'install', '--no-deps',
+        '--no-build-isolation', '--no-index', '--target', target, source
+    ],
+                   check=True,
+                   capture_output=True)
+    env = torch_free_env(str(tmp_path / 'blocker'), [target])
+    elsewhere = str(tmp_path / 'elsewhere')
+    os.makedirs(elsewhere)
+    where = run_torch_free(
+        ['-c', 'import cascade_clip_runtime as r; print(r.__file__)'],
+        elsewhere, env)
+    assert where.stdout.startswith(target)
     result = run_torch_free([
-        '-m', 'onnx_runtime', image, '--model', workspace['out'], '--classes',
-        ','.join(FIXED), '--out',
+        '-m', 'cascade_clip_runtime', image, '--model', workspace['out'],
+        '--classes', ','.join(FIXED), '--out',
         str(tmp_path / 'out')
-    ], osp.dirname(runtime), workspace['env'])
+    ], elsewhere, env)
     assert result.stdout.startswith(f'{image}: aeroplane ')
     assert osp.isfile(tmp_path / 'out' / 'image0_overlay.png')
+    command = osp.join(target, 'bin', 'cascade-clip-runtime')
+    assert osp.isfile(command)
 
 
 def test_a_fixed_class_list_needs_no_text_encoder(workspace, tmp_path):
@@ -132,20 +151,20 @@ def test_a_fixed_class_list_needs_no_text_encoder(workspace, tmp_path):
     fixed = segmenter(image, FIXED)
     with_encoder = OnnxSegmenter(workspace['out'])
     loaded = []
-    load = with_encoder._text_session
-    with_encoder._text_session = lambda: loaded.append(1) or load()
+    backend = with_encoder.backend
+    load = backend._text_session
+    backend._text_session = lambda: loaded.append(1) or load()
     assert (fixed.labels == with_encoder(image, FIXED).labels).all()
     assert loaded == []  # the stored embeddings served
     with_encoder(image, FIXED[:3])
     assert loaded == [1]
-    result = run_torch_free([
-        copy_runtime(str(tmp_path / 'copied')), image, '--model', folder,
-        '--classes', 'cat,dog', '--out',
-        str(tmp_path / 'out')
-    ],
-                            str(tmp_path),
-                            workspace['env'],
-                            check=False)
+    result = run_runtime(
+        copy_runtime(str(tmp_path / 'copied')), [
+            image, '--model', folder, '--classes', 'cat,dog', '--out',
+            str(tmp_path / 'out')
+        ],
+        workspace['env'],
+        check=False)
     assert 'has no text encoder' in error_line(result)
     assert "'aeroplane', 'bicycle', 'bird', 'boat'" in result.stderr
 
@@ -259,14 +278,13 @@ def test_bad_input_is_one_line(workspace, tmp_path, case):
     shutil.copytree(workspace['out'], folder)
     damage(folder)
     image = osp.join(workspace['images'], 'image0.png')
-    result = run_torch_free([
-        copy_runtime(str(tmp_path / 'copied')), image, '--model', folder,
-        '--classes', classes, '--out',
-        str(tmp_path / 'out')
-    ],
-                            str(tmp_path),
-                            workspace['env'],
-                            check=False)
+    result = run_runtime(
+        copy_runtime(str(tmp_path / 'copied')), [
+            image, '--model', folder, '--classes', classes, '--out',
+            str(tmp_path / 'out')
+        ],
+        workspace['env'],
+        check=False)
     assert message in error_line(result)
     assert not osp.exists(tmp_path / 'out')
 
@@ -275,40 +293,26 @@ def test_unreadable_images_are_named(workspace, tmp_path):
     broken = tmp_path / 'images' / 'broken.jpg'
     broken.parent.mkdir()
     broken.write_bytes(b'\xff\xd8 not really a jpeg')
-    runtime = copy_runtime(str(tmp_path / 'copied'))
-    result = run_torch_free([
-        runtime,
-        str(broken), '--model', workspace['out'], '--classes', CLASSES,
-        '--out',
-        str(tmp_path / 'out')
-    ],
-                            str(tmp_path),
-                            workspace['env'],
-                            check=False)
-    assert error_line(result) == (
+    copied = copy_runtime(str(tmp_path / 'copied'))
+
+    def segment(path):
+        return run_runtime(
+            copied, [
+                str(path), '--model', workspace['out'], '--classes', CLASSES,
+                '--out',
+                str(tmp_path / 'out')
+            ],
+            workspace['env'],
+            check=False)
+
+    assert error_line(segment(broken)) == (
         f'error: cannot read image {broken}: not an image file')
     shutil.copy(osp.join(workspace['images'], 'image2.png'), broken.parent)
-    result = run_torch_free([
-        runtime,
-        str(broken.parent), '--model', workspace['out'], '--classes', CLASSES,
-        '--out',
-        str(tmp_path / 'out')
-    ],
-                            str(tmp_path),
-                            workspace['env'],
-                            check=False)
+    result = segment(broken.parent)
     assert result.returncode == 1
     assert f'skipped: cannot read image {broken}' in result.stderr
     assert osp.isfile(tmp_path / 'out' / 'image2_mask.png')
-    again = run_torch_free([
-        runtime,
-        str(broken.parent), '--model', workspace['out'], '--classes', CLASSES,
-        '--out',
-        str(tmp_path / 'out')
-    ],
-                           str(tmp_path),
-                           workspace['env'],
-                           check=False)
+    again = segment(broken.parent)
     assert 'already: pass --overwrite' in error_line(again)
 
 
@@ -316,7 +320,7 @@ def test_benchmark_engines_run_in_processes_of_their_own(workspace, tmp_path):
     """tools/benchmark_onnx.py's engines (its export aside): PyTorch's
     segmenter and the runtime, each in its own process, the runtime's
     unable to import torch; the same labels, a table of them."""
-    from cascade_clip.analysis.onnx_benchmark import (RUNTIME, Worker,
+    from cascade_clip.analysis.onnx_benchmark import (Worker,
                                                       format_onnx_benchmark,
                                                       pytorch_score_gap)
     common = dict(
@@ -342,7 +346,6 @@ def test_benchmark_engines_run_in_processes_of_their_own(workspace, tmp_path):
                     common,
                     engine='onnxruntime',
                     model_dir=workspace['out'],
-                    runtime=RUNTIME,
                     out=str(tmp_path / 'onnxruntime')), workspace['env']))
         for worker in workers:
             worker.run(timed=False)

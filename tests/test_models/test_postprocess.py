@@ -1,5 +1,6 @@
 """Labels at the original size from scores at the model's size, in blocks of
-classes: the same labels as resizing every class at once, bounded memory."""
+classes (the runtime's steps with torch tensors): the same labels as
+resizing every class at once, bounded memory."""
 import pytest
 import torch
 import torch.nn.functional as F
@@ -7,8 +8,28 @@ from mmengine.structures import PixelData
 from mmseg.models.segmentors import BaseSegmentor
 from mmseg.structures import SegDataSample
 
-from cascade_clip.models.segmentors.postprocess import (resized_argmax,
-                                                        scores_to_samples)
+from cascade_clip.models.segmentors import TorchOps
+from cascade_clip.models.segmentors.postprocess import scores_to_samples
+from cascade_clip_runtime.scores import resized_argmax as runtime_argmax
+
+
+def resized_argmax(scores, size, align_corners, block):
+    best, labels = runtime_argmax(scores, size, TorchOps(align_corners), block)
+    # (a block's resize may round apart from the whole's in the last bit)
+    torch.testing.assert_close(
+        best,
+        scores_at(labels, scores, size, align_corners),
+        rtol=0,
+        atol=1e-6,
+        equal_nan=True)
+    return labels
+
+
+def scores_at(labels, scores, size, align_corners):
+    """The resized scores of the classes ``labels`` name."""
+    resized = F.interpolate(
+        scores, size=size, mode='bilinear', align_corners=align_corners)
+    return resized.gather(1, labels[:, None])[:, 0]
 
 
 def full_argmax(scores, size, align_corners=False):
@@ -126,8 +147,8 @@ def test_the_segmentor_keeps_only_labels_when_told(monkeypatch):
     scores kept, here taken one class at a time."""
     from mmseg.registry import MODELS
 
-    from cascade_clip.models.segmentors import postprocess
     from cascade_clip.testing import tiny_model_config
+    from cascade_clip_runtime import scores
     torch.manual_seed(0)
     model = MODELS.build(tiny_model_config()).eval()
     image = torch.randn(1, 3, 48, 80)
@@ -139,7 +160,7 @@ def test_the_segmentor_keeps_only_labels_when_told(monkeypatch):
     with torch.no_grad():
         [kept] = model(image, samples([meta]), mode='predict')
         model.test_cfg['keep_seg_logits'] = False
-        monkeypatch.setattr(postprocess, 'RESIZE_BLOCK_ELEMENTS', 150 * 250)
+        monkeypatch.setattr(scores, 'RESIZE_BLOCK_ELEMENTS', 150 * 250)
         [lean] = model(image, samples([meta]), mode='predict')
     assert kept.seg_logits.data.shape == (20, 150, 250)
     assert 'seg_logits' not in lean

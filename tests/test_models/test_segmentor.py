@@ -7,9 +7,9 @@ from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
-from cascade_clip.models import sliding_windows
 from cascade_clip.models.layers import transformer as layers
 from cascade_clip.testing import tiny_model_config
+from cascade_clip_runtime.scores import sliding_windows
 
 SEEN = list(range(15))
 UNSEEN = [15, 16, 17, 18, 19]

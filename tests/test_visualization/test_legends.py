@@ -1,14 +1,16 @@
 """The overlay's legend: sized by the image, beside a small image rather
 than over it, the classes present by area (300 classes), and a font that
-has the glyphs of the class names (a CJK name)."""
+has the glyphs of the class names (a CJK name), as the PyTorch path picks
+it for the runtime's drawing."""
 import numpy as np
 import pytest
 from matplotlib import font_manager
 from PIL import Image, ImageDraw
 
-from cascade_clip.visualization import (class_colours, draw_overlay, font_note,
-                                        legend_box, legend_by_area,
-                                        legend_font_size, pick_font)
+from cascade_clip.visualization import font_note, pick_font
+from cascade_clip_runtime.drawing import (class_colours, draw_overlay,
+                                          legend_box, legend_by_area,
+                                          legend_font_size)
 
 GRASS = '草'
 
@@ -23,14 +25,15 @@ def test_legend_goes_beside_a_small_image_and_over_a_large_one():
     colours = class_colours(3)
     small = np.full((40, 60, 3), 100, np.uint8)
     labels = np.zeros((40, 60), np.int64)
-    picture = draw_overlay(small, labels, entries(names), colours)
+    font = pick_font().path
+    picture = draw_overlay(small, labels, entries(names), colours, font=font)
     assert picture.shape[0] >= 40 and picture.shape[1] > 60
     assert (picture[:40, :60] == np.rint(0.5 * colours[0] + 50)).all()
     assert (picture[40:, :60] == 255).all()
 
     big = np.full((1200, 1600, 3), 100, np.uint8)
     labels = np.zeros((1200, 1600), np.int64)
-    picture = draw_overlay(big, labels, entries(names), colours)
+    picture = draw_overlay(big, labels, entries(names), colours, font=font)
     assert picture.shape == big.shape  # over the image, which keeps its size
     assert legend_font_size(1200, 1600) == 30 > legend_font_size(40, 60)
     assert legend_font_size(3000, 4000) == 75
@@ -132,7 +135,11 @@ def test_a_font_with_the_glyphs_draws_cjk_names(tmp_path, monkeypatch):
     labels = np.zeros((30, 40), np.int64)
     image = np.zeros((30, 40, 3), np.uint8)
     picture = draw_overlay(
-        image, labels, [(GRASS, None)], class_colours(1), font_size=40)
+        image,
+        labels, [(GRASS, None)],
+        class_colours(1),
+        font_size=40,
+        font=pick_font([GRASS]).path)
     legend = picture[:, 40:]
     ink = (legend < 128).all(-1)
     assert ink.sum() > 0.25 * 40 * 40  # DejaVu's empty box: 0.13
@@ -143,8 +150,11 @@ def test_legend_text_is_never_cut(size):
     long_names = ['a very long class name indeed', 'sheep']
     labels = np.zeros(size, np.int64)
     picture = draw_overlay(
-        np.zeros(size + (3, ), np.uint8), labels, entries(long_names),
-        class_colours(2))
+        np.zeros(size + (3, ), np.uint8),
+        labels,
+        entries(long_names),
+        class_colours(2),
+        font=pick_font().path)
     font = pick_font().load(legend_font_size(*size))
     draw = ImageDraw.Draw(Image.new('RGB', (1, 1)))
     widest = max(draw.textlength(t, font=font) for t, _ in entries(long_names))

@@ -6,15 +6,17 @@ from mmseg.registry import MODELS
 from mmseg.utils import OptSampleList, SampleList, add_prefix
 from torch import Tensor
 
+from cascade_clip_runtime.classes import check_class_names
+from cascade_clip_runtime.scores import slide_scores
 from ...checkpoint.clip_weights import read_clip_weights
 from ...checkpoint.official import convert_on_load
 from ...structures import ZeroShotSplit, resolve_class_names
 from ..layers import resize_bilinear
-from ..text_embeddings import check_open_vocabulary, resolve_templates
+from ..text_embeddings import resolve_templates
 from .class_embeddings import ClassEmbeddings, check_shape
 from .cuda_graphs import CUDAGraphCache
 from .postprocess import scores_to_samples
-from .sliding_window import slide_scores
+from .torch_ops import TORCH
 from .zero_shot_labels import ZeroShotLabels
 
 
@@ -191,7 +193,7 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
                         'the given embeddings')
         else:
             names = resolve_class_names(classes)
-            check_open_vocabulary(names)
+            check_class_names(names)
             count = len(names)
         if count < 2:
             raise ValueError('give at least two classes: with one class '
@@ -298,7 +300,7 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
         return slide_scores(self.encode_decode, inputs, self.num_classes,
                             tuple(self.test_cfg['crop_size']),
                             tuple(self.test_cfg['stride']),
-                            self.test_cfg.get('windows_per_batch'))
+                            self.test_cfg.get('windows_per_batch'), TORCH)
 
     def inference(self,
                   inputs: Tensor,

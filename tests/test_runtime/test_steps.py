@@ -1,37 +1,32 @@
-"""The ONNX runtime's steps against the PyTorch path's, one at a time:
-the tokenizer against mmseg's, the resize against OpenCV and the config's
-test pipeline, the windows against the segmentor's, the resize back
-against PyTorch's, the pictures against tools/infer.py's. None of them
-needs onnxruntime."""
+"""The steps the runtime does without the libraries the PyTorch path uses,
+against those libraries, one at a time: the tokenizer against mmseg's,
+reading images against mmcv's, the resize against OpenCV and the
+config's test pipeline, the numpy resize back and best class against
+PyTorch's (the same steps with torch tensors). None of them needs
+onnxruntime."""
 import cv2
 import mmcv
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from deploy_helpers import RUNTIME
 from mmcv.transforms import Compose
 from mmengine.registry import init_default_scope
 from mmseg.utils import tokenize
 from mmseg.utils.tokenizer import default_bpe
 from PIL import Image
 
-from cascade_clip.deploy import onnx_runtime as runtime
 from cascade_clip.deploy.export import resize_rule
-from cascade_clip.models.segmentors import sliding_windows
-from cascade_clip.models.text_embeddings import MULTI_TEMPLATES
+from cascade_clip.models.segmentors import TORCH
 from cascade_clip.structures import DATASET_CLASSES
-from cascade_clip.visualization import (class_colours, draw_overlay,
-                                        legend_by_area, pick_font)
+from cascade_clip_runtime import images, scores
+from cascade_clip_runtime.classes import MULTI_TEMPLATES
+from cascade_clip_runtime.tokenizer import ClipTokenizer
 
 
 @pytest.fixture(scope='module')
 def tokenizer():
-    return runtime.ClipTokenizer(default_bpe())
-
-
-def test_the_runtime_is_the_packaged_file():
-    assert runtime.__file__ == RUNTIME
+    return ClipTokenizer(default_bpe())
 
 
 def test_token_ids_are_mmseg_s(tokenizer):
@@ -60,7 +55,8 @@ def test_a_text_over_the_context_length_is_an_error(tokenizer):
 
 
 def test_images_are_read_as_mmcv_reads_them(tmp_path):
-    """EXIF orientation applied; grey, RGBA and palette images to RGB."""
+    """EXIF orientation applied; grey, 16-bit grey, RGBA and palette images
+    to RGB."""
     rng = np.random.default_rng(0)
     pixels = rng.integers(0, 256, (30, 50, 3), np.uint8).repeat(4, 0)
     turned = Image.fromarray(pixels)
@@ -71,14 +67,20 @@ def test_images_are_read_as_mmcv_reads_them(tmp_path):
     Image.fromarray(np.dstack([pixels, pixels[..., :1]]),
                     'RGBA').save(tmp_path / 'alpha.png')
     Image.fromarray(pixels).convert('P').save(tmp_path / 'palette.png')
-    for name in ('turned.jpg', 'grey.png', 'alpha.png', 'palette.png'):
+    deep = rng.integers(0, 2**16, (30, 50), np.uint16)
+    cv2.imwrite(str(tmp_path / 'grey16.png'), deep)
+    cv2.imwrite(
+        str(tmp_path / 'colour16.png'),
+        rng.integers(0, 2**16, (30, 50, 3), np.uint16))
+    for name in ('turned.jpg', 'grey.png', 'alpha.png', 'palette.png',
+                 'grey16.png', 'colour16.png'):
         path = str(tmp_path / name)
         expected = mmcv.imread(path, channel_order='rgb')
-        actual = runtime.read_image(path)
+        actual = images.read_image(path)
         assert actual.shape == expected.shape, name
         assert (actual == expected).all(), name
-    assert runtime.read_image(str(tmp_path / 'turned.jpg')).shape[:2] == (50,
-                                                                          120)
+    assert images.read_image(str(tmp_path / 'turned.jpg')).shape[:2] == (50,
+                                                                         120)
 
 
 @pytest.mark.parametrize('seed', range(3))
@@ -98,7 +100,7 @@ def test_resize_is_opencv_s_bit_for_bit(seed):
         image = rng.integers(0, 256, (src_h, src_w, 3), np.uint8)
         expected = cv2.resize(
             image, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
-        actual = runtime.resize_uint8(image, out_h, out_w)
+        actual = images.resize_uint8(image, out_h, out_w)
         assert actual.shape == expected.shape
         assert (actual == expected).all(), (src_h, src_w, out_h, out_w)
 
@@ -120,19 +122,7 @@ def test_resized_sizes_are_the_test_pipeline_s(step):
         height, width = (int(s) for s in rng.integers(20, 3000, 2))
         image = np.zeros((height, width, 3), np.uint8)
         expected = pipeline(dict(img=image))['img'].shape[:2]
-        assert runtime.resized_size(height, width, rule) == expected
-
-
-def test_windows_are_the_segmentor_s():
-    for height, width in [(64, 85), (512, 683), (64, 64), (100, 700),
-                          (1000, 1001)]:
-        for window, stride in [((64, 64), (48, 48)), ((512, 512), (426, 426)),
-                               ((64, 96), (40, 30))]:
-            if height < window[0] or width < window[1]:
-                continue
-            assert runtime.sliding_windows(height, width, window,
-                                           stride) == sliding_windows(
-                                               height, width, window, stride)
+        assert images.resized_size(height, width, rule) == expected
 
 
 def test_scores_resize_back_as_pytorch_resizes_them():
@@ -147,60 +137,68 @@ def test_scores_resize_back_as_pytorch_resizes_them():
         weights = F.interpolate(
             eye, size=(out_h, height), mode='bilinear',
             align_corners=False)[0, 0].numpy()
-        ours = runtime.resize_scores(
+        ours = scores.resize_scores(
             np.eye(height, dtype=np.float32)[None], out_h, height)[0]
         assert (ours == weights).all()
-        scores = rng.standard_normal((3, height, width)).astype(np.float32)
+        given = rng.standard_normal((1, 3, height, width)).astype(np.float32)
         expected = F.interpolate(
-            torch.from_numpy(scores)[None],
+            torch.from_numpy(given),
             size=(out_h, out_w),
             mode='bilinear',
-            align_corners=False)[0].numpy()
-        actual = runtime.resize_scores(scores, out_h, out_w)
+            align_corners=False).numpy()
+        actual = scores.resize_scores(given, out_h, out_w)
         spacing = np.spacing(np.abs(expected).max())
         assert np.abs(actual - expected).max() <= 4 * spacing
-        labels = runtime.resized_argmax(scores, out_h, out_w)
-        assert (labels == expected.argmax(0)).mean() > 0.999
+        _, labels = scores.resized_argmax(given, (out_h, out_w))
+        assert (labels == expected.argmax(1)).mean() > 0.999
 
 
 def test_the_first_class_of_highest_score_as_argmax_finds_it():
     rng = np.random.default_rng(0)
-    scores = rng.integers(0, 4, (9, 30, 20)).astype(np.float32)  # ties
-    scores[3, :2] = np.nan
-    scores[5, 1:3] = np.nan
-    best, labels = runtime.first_argmax(scores)
-    expected = torch.from_numpy(scores).argmax(dim=0).numpy()
+    given = rng.integers(0, 4, (2, 9, 30, 20)).astype(np.float32)  # ties
+    given[0, 3, :2] = np.nan
+    given[1, 5, 1:3] = np.nan
+    best, labels = scores.first_argmax(given)
+    expected = torch.from_numpy(given).argmax(dim=1).numpy()
     assert (labels == expected).all()
     assert np.array_equal(
-        best, torch.from_numpy(scores).amax(0).numpy(), equal_nan=True)
+        best, torch.from_numpy(given).amax(1).numpy(), equal_nan=True)
 
 
-def test_labels_of_many_classes_are_taken_a_block_at_a_time(monkeypatch):
+@pytest.mark.parametrize('block', [None, 2 * 50 * 40, 1])
+def test_numpy_and_torch_give_the_same_labels_a_block_at_a_time(block):
+    """The best class of resized scores, a block of classes at a time, with
+    numpy (the runtime) and with torch (the PyTorch path): the same labels
+    as the argmax of all classes resized at once, ties and NaNs too."""
     rng = np.random.default_rng(0)
-    scores = rng.standard_normal((7, 20, 30)).astype(np.float32)
-    whole = runtime.resized_argmax(scores, 50, 40)
-    monkeypatch.setattr(runtime, 'RESIZE_BLOCK_ELEMENTS', 2 * 50 * 40)
-    assert (runtime.resized_argmax(scores, 50, 40) == whole).all()
+    given = rng.integers(0, 3, (1, 7, 20, 30)).astype(np.float32)  # ties
+    given[0, 4, 3:5, 3:5] = np.nan
+    expected = F.interpolate(
+        torch.from_numpy(given), size=(50, 40), mode='bilinear').argmax(1)
+    _, ours = scores.resized_argmax(given, (50, 40), block_elements=block)
+    _, theirs = scores.resized_argmax(
+        torch.from_numpy(given), (50, 40), TORCH, block_elements=block)
+    assert np.array_equal(theirs.numpy(), expected.numpy())
+    assert (ours == expected.numpy()).mean() > 0.999  # float rounding
 
 
-@pytest.mark.parametrize('size', [(60, 90), (700, 900)])
-def test_pictures_are_tools_infer_s(size, tmp_path):
-    """Colours, legend and overlay of tools/infer.py, pixel for pixel, with
-    its font (DejaVu Sans, which the export copies)."""
-    names = [f'class {i}' for i in range(25)]
-    assert (runtime.class_colours(25) == class_colours(25)).all()
+def test_windows_merge_alike_in_numpy_and_torch():
+    """The windows' scores summed and divided by the windows over each
+    pixel, with numpy and with torch tensors."""
     rng = np.random.default_rng(0)
-    labels = rng.integers(0, 25, size)
-    labels[:size[0] // 2] = 3
-    image = rng.integers(0, 256, (*size, 3), np.uint8)
-    counts = np.bincount(labels.ravel(), minlength=25)
-    shares = {n: float(c) / labels.size for n, c in zip(names, counts)}
-    colours = class_colours(25)
-    legend = runtime.legend_by_area(shares, colours)
-    expected_legend = legend_by_area(shares, colours)
-    assert [text for text, _ in legend] == [t for t, _ in expected_legend]
-    expected = draw_overlay(image, labels, expected_legend, colours)
-    actual = runtime.draw_overlay(image, labels, legend, colours,
-                                  pick_font().path)
-    assert actual.shape == expected.shape
-    assert (actual == expected).all()
+    inputs = rng.standard_normal((1, 3, 100, 130)).astype(np.float32)
+
+    def score(crops):  # a stand-in model: 4 classes from the pixels
+        return crops[:, :1].repeat(4, 1) * np.arange(1, 5).reshape(1, 4, 1, 1)
+
+    def torch_score(crops):
+        return torch.from_numpy(score(crops.numpy()))
+
+    for per_batch in (None, 1, 3):
+        ours = scores.slide_scores(score, inputs, 4, (64, 64), (48, 48),
+                                   per_batch)
+        theirs = scores.slide_scores(torch_score, torch.from_numpy(inputs), 4,
+                                     (64, 64), (48, 48), per_batch, TORCH)
+        np.testing.assert_array_equal(ours, theirs.numpy())
+        # every window scores each pixel alike here: the merge is the score
+        np.testing.assert_allclose(ours, score(inputs), rtol=1e-6)

@@ -1,39 +1,19 @@
-"""The images an inference run reads and the files it writes: listing a
-folder, reading an image with an error that names it, one distinct output
-name per image, and this tool's own outputs left out when ``--out`` is the
-input folder."""
+"""The files an inference run reads and writes: listing a folder's images,
+one distinct output name per image, this tool's own pictures left out when
+``--out`` is the input folder, and never replacing a file without being
+asked to."""
 import os
 import os.path as osp
 from collections import Counter
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
-import mmcv
-import numpy as np
-
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 OUTPUT_SUFFIXES = ('_mask.png', '_overlay.png')
 
 
-def read_image(path: str) -> np.ndarray:
-    """An image as a BGR array; the error names an unreadable file."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'image not found: {path}')
-    if osp.getsize(path) == 0:
-        raise ValueError(f'cannot read image {path}: the file is empty '
-                         '(0 bytes)')
-    try:
-        image = mmcv.imread(path, channel_order='bgr')
-    except Exception as err:  # OpenCV and PIL raise their own types
-        reason = ' '.join(str(err).split()) or type(err).__name__
-        raise ValueError(f'cannot read image {path}: {reason}') from err
-    if image is None:
-        raise ValueError(f'cannot read image {path}: not an image file')
-    return image
-
-
 def _is_output_of(name: str, others: Sequence[str]) -> bool:
-    """Whether ``name`` is what :func:`segment_images` writes for one of
+    """Whether ``name`` is what an inference run writes for one of
     ``others`` (file names)."""
     for other in others:
         if other == name:
@@ -93,7 +73,7 @@ def output_stems(images: Sequence[str]) -> List[str]:
 
 @dataclass
 class InferencePlan:
-    """What :func:`segment_images` will read and write.
+    """What an inference run will read and write.
 
     Attributes:
         images: The images to segment.
@@ -116,3 +96,48 @@ def plan_inference(path: str, out_dir: str) -> InferencePlan:
     ]
     existing = [p for pair in outputs for p in pair if osp.lexists(p)]
     return InferencePlan(images, outputs, skipped, existing)
+
+
+def check_outputs_free(plan: InferencePlan, overwrite: bool) -> None:
+    """Refuses, before anything is read or written, a run whose pictures
+    exist already, unless ``overwrite``.
+
+    Raises:
+        FileExistsError: naming up to three of them.
+    """
+    if not plan.existing or overwrite:
+        return
+    count = len(plan.existing)
+    more = f' and {count - 3} more' if count > 3 else ''
+    raise FileExistsError(
+        f'{", ".join(plan.existing[:3])}{more} '
+        f'{"exists" if count == 1 else "exist"} already: pass '
+        '--overwrite to replace, or choose another --out')
+
+
+class RotatingFolders:
+    """Numbered folders under ``root`` (``000001``, ``000002``, ...), a new
+    one per :meth:`next`; only the last ``keep`` stay on disk (a server's
+    results, which its pages have copied).
+
+    Args:
+        root: Where the folders go (made if missing).
+        keep: How many folders stay.
+    """
+
+    def __init__(self, root: str, keep: int):
+        self.root = root
+        self.keep = keep
+        self.count = 0
+
+    def next(self) -> str:
+        """Makes the next folder, removes the one ``keep`` before it, and
+        returns its path."""
+        import shutil
+        self.count += 1
+        folder = osp.join(self.root, f'{self.count:06d}')
+        os.makedirs(folder, exist_ok=True)
+        old = osp.join(self.root, f'{self.count - self.keep:06d}')
+        if self.count > self.keep and osp.isdir(old):
+            shutil.rmtree(old, ignore_errors=True)
+        return folder

@@ -30,17 +30,17 @@ from tools_helpers import run_tool_here
 
 from cascade_clip.apis import init_model
 from cascade_clip.apis.inference import OpenVocabularySegmenter
-from cascade_clip.apis.web_demo import (NO_CLASSES, NO_IMAGE, WebDemo,
-                                        parse_class_text, parse_template_text,
-                                        score_memory_bytes, write_label_png)
-from cascade_clip.structures import class_palette
+from cascade_clip.structures import DATASET_CLASSES, class_palette
 from cascade_clip.synthetic.demo import SHAPES_CONFIG, world_options
 from cascade_clip.synthetic.web_model import (EXAMPLES, SHIPPED_MODEL,
                                               example_scene, export_web_model,
                                               web_model_provenance,
                                               write_examples)
 from cascade_clip.synthetic.world import CLASSES, UNSEEN
-from cascade_clip.visualization import blend
+from cascade_clip.web import NO_CLASSES, NO_IMAGE, WebDemo, parse_template_text
+from cascade_clip_runtime.classes import parse_class_list
+from cascade_clip_runtime.drawing import blend, write_label_png
+from cascade_clip_runtime.scores import score_memory_bytes
 
 ALL_NAMES = ', '.join(CLASSES)
 # Example 0 holds two unseen shapes, both found by the shipped model.
@@ -75,13 +75,15 @@ def demo(segmenter, tmp_path):
 
 @pytest.fixture(scope='module')
 def example_file(tmp_path_factory):
-    return write_examples(str(tmp_path_factory.mktemp('examples')))[EXAMPLE]
+    image, _, _ = write_examples(str(
+        tmp_path_factory.mktemp('examples')))[EXAMPLE]
+    return image
 
 
 # ------------------------------------------------------ the request function
 def test_a_scene_is_segmented_and_drawn_as_infer_draws_it(
         demo, segmenter, example_file):
-    output = demo.segment(example_file.image, ALL_NAMES)
+    output = demo.segment(example_file, ALL_NAMES)
     assert output.ok, output.message
     image, truth = example_scene(EXAMPLE)
     assert f'of 20 classes in shapes_example_{EXAMPLE}.png (128x128): ' \
@@ -99,7 +101,7 @@ def test_a_scene_is_segmented_and_drawn_as_infer_draws_it(
     assert shares == sorted(shares, reverse=True)
     assert abs(sum(shares) - 100) < 0.1
     # the label mask holds the inferencer's labels, its palette the colours
-    expected = segmenter(image[..., ::-1].copy(), list(CLASSES),
+    expected = segmenter(image, list(CLASSES),
                          segmenter.model.embeddings.templates)
     labels_png, mask_png = output.files
     labels = Image.open(labels_png)
@@ -128,17 +130,17 @@ def test_bad_requests_get_one_line_and_the_next_one_works(
     empty = tmp_path / 'empty.png'
     empty.write_bytes(b'')
     cases = [
-        ((example_file.image, ''), f'error: {NO_CLASSES}'),
-        ((example_file.image, ' ,\n , '), f'error: {NO_CLASSES}'),
+        ((example_file, ''), f'error: {NO_CLASSES}'),
+        ((example_file, ' ,\n , '), f'error: {NO_CLASSES}'),
         ((None, ALL_NAMES), f'error: {NO_IMAGE}'),
         ((str(not_image), ALL_NAMES),
          'error: cannot read image holiday.jpg: not an image file'),
         ((str(empty), ALL_NAMES), 'error: cannot read image empty.png: '
          'the file is empty'),
-        ((example_file.image, 'red circle'), 'error: one class'),
-        ((example_file.image, 'red circle, red circle'),
+        ((example_file, 'red circle'), 'error: one class'),
+        ((example_file, 'red circle, red circle'),
          'error: class names repeat'),
-        ((example_file.image, ALL_NAMES, 'a photo'),
+        ((example_file, ALL_NAMES, 'a photo'),
          'error: each prompt template needs exactly one "{}"'),
     ]
     for args, start in cases:
@@ -153,35 +155,39 @@ def test_bad_requests_get_one_line_and_the_next_one_works(
     assert output.message == (
         'error: strip.png is 30x7 pixels as the model sees it; it needs at '
         'least 8 a side: give a larger image')
-    assert demo.segment(example_file.image, ALL_NAMES).ok
+    assert demo.segment(example_file, ALL_NAMES).ok
 
 
 def test_too_many_classes_for_the_limits_or_the_memory(segmenter, example_file,
                                                        tmp_path):
     names = ', '.join(f'thing {i}' for i in range(30))
     limited = WebDemo(segmenter, str(tmp_path / 'a'), max_classes=25)
-    output = limited.segment(example_file.image, names)
+    output = limited.segment(example_file, names)
     assert output.message == (
         'error: 30 class names: this server segments into at most 25 at '
         'once; give fewer')
     # a 128x128 scene in 64x64 windows (stride 48): 9 windows
-    need = score_memory_bytes(segmenter.model.test_cfg, 30, 128, 128)
+    need = score_memory_bytes(30, 128, 128, (64, 64), (48, 48))
     assert need == 4 * 30 * (128 * 128 + 2 * 9 * 64 * 64)
     small = WebDemo(segmenter, str(tmp_path / 'b'), memory_budget=need // 2)
-    output = small.segment(example_file.image, names)
+    output = small.segment(example_file, names)
     assert output.message == (
         'error: 30 classes on shapes_example_0.png (128x128 as the model '
         'sees it) need about 10 MiB for their scores, more than the 5 MiB '
         'this server allows: give fewer class names or a smaller image')
     output = WebDemo(
         segmenter, str(tmp_path / 'c'),
-        memory_budget=need).segment(example_file.image, names)
+        memory_budget=need).segment(example_file, names)
     assert output.ok
     # classes the model was not trained on have no seen / unseen mark
     assert {row[3] for row in output.table} == {''}
 
 
 def test_templates_and_class_text():
+
+    def parse_class_text(text):  # as the page parses it
+        return parse_class_list(text, DATASET_CLASSES, read_files=False)
+
     assert parse_class_text('cat, dog\nsky ,, \n') == ['cat', 'dog', 'sky']
     assert parse_class_text('voc20')[:2] == ['aeroplane', 'bicycle']
     # a path is a class name, never a file read on the server
@@ -190,8 +196,7 @@ def test_templates_and_class_text():
     assert len(parse_template_text('multi', ['a {}'])) == 15
     assert parse_template_text('a {}.\n\nthe {} here',
                                []) == ['a {}.', 'the {} here']
-    model_cfg = dict(mode='whole')
-    assert score_memory_bytes(model_cfg, 10, 20, 30) == 4 * 10 * 2 * 600
+    assert score_memory_bytes(10, 20, 30) == 4 * 10 * 2 * 600
 
 
 def test_label_png_holds_indices_beyond_256_classes(tmp_path):
@@ -202,7 +207,7 @@ def test_label_png_holds_indices_beyond_256_classes(tmp_path):
 
 
 def test_importing_the_package_does_not_import_gradio():
-    code = ('import sys, cascade_clip, cascade_clip.apis.web_demo, '
+    code = ('import sys, cascade_clip, cascade_clip.web, '
             'cascade_clip.synthetic.web_model; '
             'print("gradio" in sys.modules)')
     result = subprocess.run([sys.executable, '-c', code],
