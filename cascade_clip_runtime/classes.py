@@ -130,3 +130,49 @@ def parse_class_list(text: str,
         if os.sep in name or name.lower().endswith('.txt'):
             raise FileNotFoundError(f'class name file not found: {name}')
     return names
+
+
+def parse_distractors(text: Union[str, Sequence[str], None],
+                      class_lists: ClassLists,
+                      class_names: Sequence[str],
+                      read_files: bool = True) -> List[str]:
+    """Distractor names: classes that compete with the given ones, a pixel
+    won by one of them being unlabelled (SAN's vocabulary expansion).
+
+    ``text`` is a class list's name (``coco_stuff171``), whose names
+    that are among ``class_names`` are left out (they are the given
+    classes); names separated by commas or new lines (a list), none of
+    which may be a given class; or a text file of names (with
+    ``read_files``). A single word that is none of these is an unknown
+    class list: a single distractor name is written with a comma
+    (``"background,"``).
+
+    Raises:
+        ValueError: an unknown class list, or given names among the
+            classes.
+    """
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return []
+    if isinstance(text, str):
+        word = text.strip()
+        if word in class_lists:
+            given = set(class_names)
+            return [n for n in class_lists[word] if n not in given]
+        if re.search(r'[,\n]',
+                     word) is None and not (read_files and osp.isfile(word)):
+            if os.sep in word or word.lower().endswith('.txt'):
+                raise FileNotFoundError(f'distractor file not found: {word}')
+            raise ValueError(
+                f'distractors {word!r}: no such class list (known: '
+                f'{", ".join(sorted(class_lists))}); give one, or names '
+                'separated by commas ("sky,wall," for one name: "sky,")')
+        names = parse_class_list(word, class_lists, read_files, 'distractors')
+    else:
+        names = [str(name) for name in text]
+    typed = sorted(set(names) & set(class_names))
+    if typed:
+        raise ValueError(
+            f'distractors {typed} are class names you gave: a distractor '
+            'is a class whose pixels are unlabelled; remove them from '
+            'the distractors or from the classes')
+    return list(dict.fromkeys(names))

@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Dict, Iterable, List, Optional, Sequence
 
+from .classes import parse_distractors
 from .files import InferencePlan
 
 CLASSES_HELP = ('comma-separated class names, one name, a text file with '
@@ -15,7 +16,8 @@ CLASSES_HELP = ('comma-separated class names, one name, a text file with '
 def add_inference_arguments(parser: argparse.ArgumentParser,
                             class_lists: Iterable[str]) -> None:
     """The arguments of every inference command: the images, ``--classes``
-    (naming ``class_lists``), ``--templates``, ``--unseen``, ``--out``,
+    (naming ``class_lists``), ``--templates``, ``--unseen``, the
+    unlabelled rule (``--threshold``, ``--distractors``), ``--out``,
     ``--overwrite`` and ``--skip-bad``."""
     parser.add_argument('images', help='an image or a folder of images')
     parser.add_argument(
@@ -33,6 +35,16 @@ def add_inference_arguments(parser: argparse.ArgumentParser,
         help='comma-separated classes whose scores keep no seen-class '
         'shift, or "model": those the model did not train on (default: '
         'none: every class is seen)')
+    parser.add_argument(
+        '--threshold',
+        type=float,
+        help='leave a pixel unlabelled where its best class\'s probability '
+        'is below this (0 to 1; default: none, every pixel takes a class)')
+    parser.add_argument(
+        '--distractors',
+        help='classes that compete with --classes, a pixel they win being '
+        'unlabelled: a class list (coco_stuff171, ...; the names you gave '
+        'left out of it) or comma-separated names')
     parser.add_argument('--out', default='work_dirs/infer', help='folder')
     parser.add_argument(
         '--overwrite',
@@ -54,15 +66,19 @@ def unseen_names(text: str, class_names: Sequence[str],
     return [name.strip() for name in text.split(',') if name.strip()]
 
 
-def shares_line(shares: Dict[str, float]) -> str:
+def shares_line(shares: Dict[str, float],
+                unlabelled: Optional[float] = None) -> str:
     """The classes' shares on one line: all of them up to 20 classes, else
-    those present, largest first."""
+    those present, largest first; then the unlabelled pixels' share where
+    the unlabelled rule was on."""
+    rest = '' if unlabelled is None else (
+        f', unlabelled {100 * unlabelled:.1f}%')
     if len(shares) <= 20:
         return ', '.join(f'{name} {100 * share:.1f}%'
-                         for name, share in shares.items())
+                         for name, share in shares.items()) + rest
     present = sorted(((s, n) for n, s in shares.items() if s > 0),
                      reverse=True)
-    return ', '.join(f'{n} {100 * s:.1f}%' for s, n in present) + (
+    return ', '.join(f'{n} {100 * s:.1f}%' for s, n in present) + rest + (
         f' ({len(shares) - len(present)} classes at 0%)')
 
 
@@ -88,7 +104,8 @@ def report(results: Iterable[dict], plan: InferencePlan,
             failed.append(result['image'])
             print(f'skipped: {result["error"]}', file=sys.stderr, flush=True)
             continue
-        print(f'{result["image"]}: {shares_line(result["shares"])}')
+        line = shares_line(result['shares'], result.get('unlabelled'))
+        print(f'{result["image"]}: {line}')
         print(f'  wrote {result["mask"]} and {result["overlay"]}', flush=True)
     if failed and not skip_bad:
         return (f'{len(failed)} of {len(plan.images)} images could not be '
@@ -138,20 +155,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .classes import check_class_names, parse_class_list
     from .files import check_outputs_free, plan_inference
     from .onnx_backend import OnnxSegmenter
+    from .scores import check_threshold
+    check_threshold(args.threshold)
     segmenter = OnnxSegmenter(args.model, threads=args.threads)
-    names = parse_class_list(args.classes, segmenter.class_lists)
-    check_class_names(names)
+    names = segmenter.class_names(args.classes)
+    distractors = parse_distractors(args.distractors, segmenter.class_lists,
+                                    names)
     unseen = unseen_names(args.unseen, names, segmenter)
     plan = plan_inference(args.images, args.out)
     print_skipped(plan)
     check_outputs_free(plan, args.overwrite)
     failure = report(
         segmenter.segment_files(args.images, names, args.out, args.templates,
-                                unseen, args.overwrite, plan), plan,
-        args.skip_bad)
+                                unseen, args.overwrite, plan, args.threshold,
+                                distractors), plan, args.skip_bad)
     if failure:
         print(f'error: {failure}', file=sys.stderr)
         return 1

@@ -80,12 +80,14 @@ def percent(share: float) -> str:
 def legend_by_area(
     shares: Dict[str, float],
     colours: np.ndarray,
-    max_lines: int = MAX_LEGEND_LINES
+    max_lines: int = MAX_LEGEND_LINES,
+    unlabelled: Optional[float] = None
 ) -> List[Tuple[str, Optional[np.ndarray]]]:
     """An overlay's legend from ``{name: share of the pixels}`` (in class
     order) and the classes' colours: ``(text, colour)`` for the classes
     present, the largest area first; past ``max_lines`` one line sums up
-    the rest."""
+    the rest; last, without a swatch, ``unlabelled: N%`` where pixels were
+    given no class."""
     names = list(shares)
     present = sorted(
         ((share, i) for i, share in enumerate(shares.values()) if share > 0),
@@ -97,6 +99,8 @@ def legend_by_area(
     if rest:
         lines.append((f'{len(rest)} more classes: '
                       f'{percent(sum(s for s, _ in rest))}', None))
+    if unlabelled:
+        lines.append((f'unlabelled: {percent(unlabelled)}', None))
     return lines
 
 
@@ -152,6 +156,32 @@ def legend_box(draw: Any, texts: Sequence[str], font: Any, font_size: int,
     box_height = 2 * probe.padding + probe.row_height * len(texts)
     beside = box_width > width // 2 or box_height > height // 2
     return LegendBox(box_width, box_height, font_size, beside)
+
+
+def enlarged_for_legend(image: np.ndarray, labels: np.ndarray, legend: Legend,
+                        font: Optional[str]) -> Tuple[np.ndarray, np.ndarray]:
+    """A small image and its labels enlarged by the smallest whole factor
+    (each pixel a square, as a viewer shows small pictures) that makes the
+    image at least as tall as its overlay's legend; as they are where they
+    are that tall already."""
+    from PIL import Image, ImageDraw
+    height, width = labels.shape
+    texts = [text for text, _ in legend]
+    measure = ImageDraw.Draw(Image.new('RGB', (1, 1)))
+    factor = 1
+    while True:
+        size = legend_font_size(factor * height, factor * width)
+        box = legend_box(measure, texts, load_font(font, size), size,
+                         (factor * height, factor * width))
+        if not box.beside or box.height <= factor * height:
+            break
+        factor = max(factor + 1, -(-box.height // height))
+    if factor == 1:
+        return image, labels
+    return (image.repeat(factor,
+                         0).repeat(factor,
+                                   1), labels.repeat(factor,
+                                                     0).repeat(factor, 1))
 
 
 def draw_overlay(image: np.ndarray,
@@ -227,7 +257,8 @@ def save_label_pictures(image: np.ndarray,
                         stem: str,
                         alpha: float = 0.5,
                         font_size: Optional[int] = None,
-                        font: Optional[str] = None) -> Tuple[str, str]:
+                        font: Optional[str] = None,
+                        fit_legend: bool = False) -> Tuple[str, str]:
     """Writes ``<stem>_mask.png`` (the labels in ``colours``) and
     ``<stem>_overlay.png`` (see :func:`draw_overlay`) into ``out_dir``;
     returns their paths.
@@ -243,24 +274,39 @@ def save_label_pictures(image: np.ndarray,
         font_size: Legend text size in pixels (default: from the image's
             size).
         font: The legend's TrueType font file (default: Pillow's).
+        fit_legend: Draw the overlay of a small image enlarged to at least
+            its legend's height (:func:`enlarged_for_legend`; a web page);
+            by default at the image's size.
     """
     from PIL import Image
     os.makedirs(out_dir, exist_ok=True)
     mask_path = osp.join(out_dir, f'{stem}_mask.png')
     overlay_path = osp.join(out_dir, f'{stem}_overlay.png')
     Image.fromarray(colorize(labels, colours)).save(mask_path)
+    if fit_legend and font_size is None:
+        image, labels = enlarged_for_legend(image, labels, legend, font)
     Image.fromarray(
         draw_overlay(image, labels, legend, colours, alpha, font_size,
                      font)).save(overlay_path)
     return mask_path, overlay_path
 
 
+def label_png_value(num_classes: int) -> int:
+    """The pixel value of an unlabelled pixel in a label PNG of
+    ``num_classes`` classes: 255 (8-bit, up to 255 classes), else 65535
+    (16-bit)."""
+    return 255 if num_classes <= 255 else 65535
+
+
 def write_label_png(labels: np.ndarray, colours: np.ndarray, path: str) -> str:
     """Writes ``(H, W)`` class indices as a PNG whose pixel values are the
     indices: 8-bit with the classes' colours as its palette (a viewer shows
-    the coloured mask) up to 256 classes, 16-bit grey beyond."""
+    the coloured mask; unlabelled pixels 255, black) up to 255 classes,
+    16-bit grey beyond (unlabelled 65535)."""
     from PIL import Image
-    if len(colours) <= 256:
+    unlabelled = label_png_value(len(colours))
+    labels = np.where(labels < 0, unlabelled, labels)
+    if unlabelled == 255:
         picture = Image.fromarray(labels.astype(np.uint8))
         palette = np.zeros((256, 3), np.uint8)
         palette[:len(colours)] = colours

@@ -19,7 +19,7 @@ from .images import normalise, resize_uint8, resized_size
 from .manifest import (EXPORT_ID_KEY, MANIFEST, ROLE_KEY, load_manifest,
                        manifest_field)
 from .scores import NUMPY
-from .segmenter import Backend, Padding, Segmenter, Templates, check_unseen
+from .segmenter import Backend, Padding, Segmenter, Templates, score_shift
 from .tokenizer import ClipTokenizer, TextTooLongError
 
 Names = Sequence[str]
@@ -303,10 +303,7 @@ class OnnxBackend(Backend):
                     unseen: Names = ()) -> np.ndarray:
         """``(K,)`` float32: the model's seen-class shift on every class
         but ``unseen``."""
-        check_unseen(unseen, class_names)
-        unseen = set(unseen)
-        seen = np.array([name not in unseen for name in class_names])
-        return seen.astype(np.float32) * np.float32(self.seen_score_shift)
+        return score_shift(class_names, unseen, self.seen_score_shift)
 
     def use_classes(self, class_names: List[str], templates: Templates,
                     unseen: Sequence[str]) -> None:

@@ -15,6 +15,10 @@ import numpy as np
 Array = Any  # a numpy array, or another library's (torch.Tensor)
 Box = Tuple[int, int, int, int]  # (y1, y2, x1, x2)
 
+# The label of a pixel given none of the class names (the unlabelled rule,
+# :func:`unlabel`); label pictures write it as 255 (8-bit) or 65535.
+UNLABELLED = -1
+
 # Floats of resized scores held at once: 2**24 (64 MiB of float32), i.e.
 # every class of a 512 x 683 image up to 47 classes, one class at a time of
 # a 4000 x 3000 one. Resizing ``(K, h, w)`` scores to a photo before the
@@ -225,6 +229,50 @@ def resized_argmax(
         ops.where(better, index, labels, out=labels)
         del value, index, better
     return best, labels
+
+
+def check_threshold(threshold: Optional[float]) -> None:
+    """A threshold is a probability: from 0 to 1, or ``None`` (off)."""
+    if threshold is None:
+        return
+    if not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
+        raise ValueError(f'threshold {threshold!r}: give a probability from '
+                         '0 to 1 (a pixel whose best class is less likely is '
+                         'unlabelled), or none')
+
+
+def unlabel(labels: np.ndarray,
+            best: np.ndarray,
+            shift: np.ndarray,
+            num_classes: int,
+            threshold: Optional[float] = None) -> np.ndarray:
+    """The unlabelled rule: :data:`UNLABELLED` where a pixel's best class
+    is one of the distractors (indices from ``num_classes`` on) or, with a
+    ``threshold``, where its probability is below it.
+
+    The probability of a class at a pixel is its sigmoid, the calibrated
+    score plus the class's seen-class shift (the scores are ``sigmoid -
+    shift``). A pixel exactly at the threshold keeps its class.
+
+    Args:
+        labels: ``(H, W)`` int64 best class per pixel, of the classes and
+            distractors.
+        best: ``(H, W)`` the best class's calibrated score.
+        shift: ``(K + D,)`` the seen-class shift of each class.
+        num_classes: ``K``, the classes given; the rest are distractors.
+        threshold: Probability below which a pixel is unlabelled
+            (``None``: no threshold).
+
+    Returns:
+        ``labels``, changed in place.
+    """
+    check_threshold(threshold)
+    if threshold is not None:
+        probability = best + np.asarray(shift, np.float32)[labels]
+        labels[probability < np.float32(threshold)] = UNLABELLED
+        del probability
+    labels[labels >= num_classes] = UNLABELLED
+    return labels
 
 
 def score_memory_bytes(num_classes: int,

@@ -21,14 +21,16 @@ from typing import (Dict, Iterator, List, Mapping, Optional, Sequence, Tuple,
 
 import numpy as np
 
-from .classes import check_class_names, parse_class_list
+from .classes import check_class_names, parse_class_list, parse_distractors
 from .drawing import class_palette, legend_by_area, save_label_pictures
 from .files import (OUTPUT_SUFFIXES, InferencePlan, check_outputs_free,
                     plan_inference)
 from .images import check_image, read_image
-from .scores import Array, ArrayOps, resized_argmax, slide_scores
+from .scores import (UNLABELLED, Array, ArrayOps, check_threshold,
+                     resized_argmax, slide_scores, unlabel)
 
 Templates = Union[str, Sequence[str], None]
+Names = Union[str, Sequence[str], None]  # names, or text that names them
 # (top, bottom, left, right) rows and columns of padding around an input
 Padding = Tuple[int, int, int, int]
 
@@ -42,10 +44,14 @@ class Segmentation:
             size.
         class_names: The classes the indices refer to.
         shares: Fraction of the pixels given to each class, in class order.
+        unlabelled: Fraction of the pixels given none of the classes
+            (:data:`~.scores.UNLABELLED` in ``labels``) under the
+            unlabelled rule; ``None`` where no rule was asked for.
     """
     labels: np.ndarray
     class_names: List[str]
     shares: Dict[str, float]
+    unlabelled: Optional[float] = None
 
 
 class Backend:
@@ -62,6 +68,8 @@ class Backend:
         palettes: Class lists drawn in their dataset's colours.
         model_classes: The model's training classes and which were seen:
             ``{'names': [...] or None, 'seen': [ids]}``.
+        seen_score_shift: What the model subtracts from the sigmoid of a
+            seen class (the scores are ``sigmoid - shift``).
     """
     ops: ArrayOps
     crop: Optional[Tuple[int, int]] = None
@@ -70,6 +78,7 @@ class Backend:
     class_lists: Mapping[str, Sequence[str]] = {}
     palettes: Mapping[Tuple[str, ...], np.ndarray] = {}
     model_classes: Mapping[str, object] = {}
+    seen_score_shift: float = 0.0
 
     def use_classes(self, class_names: List[str], templates: Templates,
                     unseen: Sequence[str]) -> None:
@@ -104,6 +113,16 @@ def check_unseen(unseen: Sequence[str], class_names: Sequence[str]) -> None:
                          f'classes {list(class_names)}')
 
 
+def score_shift(class_names: Sequence[str], unseen: Sequence[str],
+                seen_score_shift: float) -> np.ndarray:
+    """``(K,)`` float32: a model's seen-class shift on every class but
+    ``unseen``."""
+    check_unseen(unseen, class_names)
+    unseen = set(unseen)
+    seen = np.array([name not in unseen for name in class_names])
+    return seen.astype(np.float32) * np.float32(seen_score_shift)
+
+
 class Segmenter:
     """Segments images into any class names with a :class:`Backend`.
 
@@ -118,8 +137,16 @@ class Segmenter:
                  image: Union[str, np.ndarray],
                  class_names: Sequence[str],
                  templates: Templates = None,
-                 unseen: Optional[Sequence[str]] = None) -> Segmentation:
+                 unseen: Optional[Sequence[str]] = None,
+                 threshold: Optional[float] = None,
+                 distractors: Names = None) -> Segmentation:
         """Segments an image into ``class_names``.
+
+        By default every pixel takes the best of the classes. The
+        unlabelled rule, off by default (as the paper's evaluation), leaves
+        a pixel unlabelled (:data:`~.scores.UNLABELLED`) where its best
+        class's probability is below ``threshold``, or where one of
+        ``distractors`` wins it (docs/inference.md).
 
         Args:
             image: A file, or an ``(H, W, 3)`` uint8 RGB array.
@@ -130,25 +157,39 @@ class Segmenter:
             unseen: Classes whose scores keep no seen-class shift (by
                 default every class is seen: the shift then moves all
                 scores alike and changes no label).
+            threshold: A probability from 0 to 1.
+            distractors: Classes that compete with ``class_names``: a class
+                list's name, names, or text (see
+                :func:`~.classes.parse_distractors`).
         """
+        check_threshold(threshold)
         source = image if isinstance(image, str) else 'the image'
         image = read_image(image) if isinstance(image,
                                                 str) else check_image(image)
         names = self.class_names(class_names)
+        extra = parse_distractors(distractors, self.backend.class_lists, names)
         unseen = list(unseen or ())
-        check_unseen(unseen, names)
+        every = names + extra
+        shift = score_shift(every, unseen, self.backend.seen_score_shift)
         backend = self.backend
-        backend.use_classes(names, templates, unseen)
+        backend.use_classes(every, templates, unseen)
         inputs, (top, bottom, left, right) = backend.prepare(image, source)
-        scores = self.scores(inputs, len(names))
+        scores = self.scores(inputs, len(every))
         del inputs
         height, width = scores.shape[-2:]
         if top or bottom or left or right:
             scores = scores[:, :, top:height - bottom, left:width - right]
-        _, labels = resized_argmax(scores, image.shape[:2], backend.ops)
+        best, labels = resized_argmax(scores, image.shape[:2], backend.ops)
         del scores
         labels = backend.ops.to_numpy(labels)[0]
-        return Segmentation(labels, names, class_shares(labels, names))
+        unlabelled = None
+        if threshold is not None or extra:
+            unlabel(labels,
+                    backend.ops.to_numpy(best)[0], shift, len(names),
+                    threshold)
+            unlabelled = float((labels == UNLABELLED).mean())
+        return Segmentation(labels, names, class_shares(labels, names),
+                            unlabelled)
 
     def class_names(self, class_names: Union[str, Sequence[str]]) -> List[str]:
         """A class list, checked: a list of names, or text read by the
@@ -188,14 +229,20 @@ class Segmenter:
         :func:`~.drawing.class_palette`)."""
         return class_palette(class_names, self.backend.palettes)
 
-    def save(self, image: np.ndarray, segmentation: Segmentation, out_dir: str,
-             stem: str) -> Tuple[str, str]:
+    def save(self,
+             image: np.ndarray,
+             segmentation: Segmentation,
+             out_dir: str,
+             stem: str,
+             fit_legend: bool = False) -> Tuple[str, str]:
         """Writes ``<stem>_mask.png`` and ``<stem>_overlay.png`` of an
         ``(H, W, 3)`` uint8 RGB image and its segmentation into
         ``out_dir``: the classes in their colours, the overlay's legend
-        naming the classes present by area."""
+        naming the classes present by area (``fit_legend``: see
+        :func:`~.drawing.save_label_pictures`)."""
         colours = self.colours(segmentation.class_names)
-        legend = legend_by_area(segmentation.shares, colours)
+        legend = legend_by_area(
+            segmentation.shares, colours, unlabelled=segmentation.unlabelled)
         font = self.backend.font([text for text, _ in legend])
         return save_label_pictures(
             image,
@@ -204,7 +251,8 @@ class Segmenter:
             colours,
             out_dir,
             stem,
-            font=font)
+            font=font,
+            fit_legend=fit_legend)
 
     def segment_files(self,
                       path: str,
@@ -213,7 +261,9 @@ class Segmenter:
                       templates: Templates = None,
                       unseen: Sequence[str] = (),
                       overwrite: bool = True,
-                      plan: Optional[InferencePlan] = None) -> Iterator[dict]:
+                      plan: Optional[InferencePlan] = None,
+                      threshold: Optional[float] = None,
+                      distractors: Names = None) -> Iterator[dict]:
         """Segments an image or every image of a folder and saves the
         pictures, one result at a time.
 
@@ -232,10 +282,13 @@ class Segmenter:
             overwrite: Replace pictures that exist; ``False``: refuse
                 before anything is read or written.
             plan: The files, if planned already (:func:`plan_inference`).
+            threshold: See :meth:`__call__`.
+            distractors: See :meth:`__call__`.
 
         Yields:
-            Per image: ``image``, ``mask``, ``overlay`` (paths) and
-            ``shares``; for an image of a folder that cannot be read,
+            Per image: ``image``, ``mask``, ``overlay`` (paths),
+            ``shares`` and ``unlabelled`` (see :class:`Segmentation`);
+            for an image of a folder that cannot be read,
             ``image`` and ``error`` (a single image given as ``path``
             raises instead).
 
@@ -243,6 +296,9 @@ class Segmenter:
             FileExistsError: an output exists and not ``overwrite``.
         """
         names = self.class_names(class_names)
+        check_threshold(threshold)
+        distractors = parse_distractors(distractors, self.backend.class_lists,
+                                        names)
         plan = plan or plan_inference(path, out_dir)
         check_outputs_free(plan, overwrite)
         single = not osp.isdir(path)
@@ -254,14 +310,16 @@ class Segmenter:
                     raise
                 yield dict(image=image_path, error=str(err))
                 continue
-            segmentation = self(image, names, templates, unseen)
+            segmentation = self(image, names, templates, unseen, threshold,
+                                distractors)
             stem = osp.basename(mask)[:-len(OUTPUT_SUFFIXES[0])]
             self.save(image, segmentation, out_dir, stem)
             yield dict(
                 image=image_path,
                 mask=mask,
                 overlay=overlay,
-                shares=segmentation.shares)
+                shares=segmentation.shares,
+                unlabelled=segmentation.unlabelled)
 
 
 def class_shares(labels: np.ndarray,

@@ -1,7 +1,7 @@
 """Zero-shot segmentation that visibly works, with nothing to download.
 
     python tools/demo.py [--out work_dirs/demo] [--iters 2000] [--seed 0]
-                         [--transductive-iters 500]
+                         [--transductive-iters 500] [--config CONFIG]
 
 In a synthetic world of 20 classes, each a colour and a shape ("red
 circle"), 5 of them unseen: trains Cascade-CLIP on the 15 seen classes'
@@ -12,11 +12,12 @@ vectors. Prints both (mIoU(S), mIoU(U), hIoU) and writes pictures of
 unseen shapes segmented and named, a per-class IoU chart and an
 open-vocabulary inference example into --out. --transductive-iters adds
 the transductive step (self-training with pseudo-labels for the unseen
-classes) from the trained model.
+classes) from the trained model. --config with the shapes21 config trains
+the web demo's model, whose background is a class (docs/web_demo.md).
 """
 import argparse
 
-from cascade_clip.synthetic.demo import format_results, run_demo
+from cascade_clip.synthetic.demo import SHAPES_CONFIG, format_results, run_demo
 from cascade_clip.synthetic.pretrain import SHIPPED_WEIGHTS
 from cascade_clip.utils.cli import ToolParser, run_tool_main
 
@@ -65,6 +66,12 @@ def main():
         '--clip',
         default=SHIPPED_WEIGHTS,
         help='CLIP weights (default: the shipped tiny CLIP)')
+    parser.add_argument(
+        '--config',
+        default=SHAPES_CONFIG,
+        help='the shapes config (default %(default)s; the web demo\'s model: '
+        'shapes/cascade-clip_tiny_1xb16-2k_shapes21-64x64_inductive.py, '
+        'the background a class)')
     args = parser.parse_args()
     print(NOTICE, flush=True)
     result = run_demo(
@@ -76,6 +83,7 @@ def main():
         num_pictures=args.num_pictures,
         clip=args.clip,
         lr=args.lr,
+        config=args.config,
         transductive_iters=args.transductive_iters,
         log=None)
     print('\n' + format_results(result))

@@ -69,6 +69,7 @@ class TorchBackend(Backend):
         # the classes of the training (set_classes changes the model's)
         self.model_classes = dict(
             names=model.class_names, seen=list(model.seen_classes))
+        self.seen_score_shift = float(model.decode_head.seen_score_shift)
         self._palettes = None
 
     @property

@@ -4,14 +4,14 @@ from .open_vocabulary_datasets import (ADE20K150Dataset, ADE20K847Dataset,
                                        PascalContext459Dataset,
                                        PascalVOC21Dataset)
 from .transforms import CheckedLoadAnnotations, CheckedLoadImageFromFile
-from .zero_shot_datasets import (PascalVOC20Dataset, ShapesWorldDataset,
-                                 ZeroShotCOCOStuffDataset,
+from .zero_shot_datasets import (PascalVOC20Dataset, ShapesWorld21Dataset,
+                                 ShapesWorldDataset, ZeroShotCOCOStuffDataset,
                                  ZeroShotPascalContext59Dataset)
 
 __all__ = [
     'PascalVOC20Dataset', 'ZeroShotPascalContext59Dataset',
     'ZeroShotCOCOStuffDataset', 'PascalVOC21Dataset', 'ADE20K150Dataset',
     'ADE20K847Dataset', 'PascalContext459Dataset', 'CustomZeroShotDataset',
-    'ShapesWorldDataset', 'CheckedLoadImageFromFile', 'CheckedLoadAnnotations',
-    'build_split_dataset'
+    'ShapesWorldDataset', 'ShapesWorld21Dataset', 'CheckedLoadImageFromFile',
+    'CheckedLoadAnnotations', 'build_split_dataset'
 ]

@@ -15,8 +15,8 @@ from mmseg.datasets import (BaseSegDataset, COCOStuffDataset,
                             PascalContextDataset59, PascalVOCDataset)
 from mmseg.registry import DATASETS
 
-from ..structures import shapes20_palette
-from ..structures.class_names import SHAPES20_CLASSES
+from ..structures import shapes20_palette, shapes21_palette
+from ..structures.class_names import SHAPES20_CLASSES, SHAPES21_CLASSES
 from .transforms import OUT_OF_RANGE_CHOICES
 
 README_HINT = ('Download and convert the dataset as data/README.md (in the '
@@ -178,3 +178,18 @@ class ShapesWorldDataset(PascalVOC20Dataset):
     background (dropped by ``reduce_zero_label``), ``JPEGImages/*.jpg``,
     ``SegmentationClass/*.png`` and ``ImageSets/Segmentation/*.txt``."""
     METAINFO = dict(classes=SHAPES20_CLASSES, palette=shapes20_palette())
+
+
+@DATASETS.register_module()
+class ShapesWorld21Dataset(ShapesWorldDataset):
+    """The shapes world with its background as class 0 (``background``) and
+    the 20 shapes as 1-20: the raw labels as they are (no label
+    reduction)."""
+    METAINFO = dict(classes=SHAPES21_CLASSES, palette=shapes21_palette())
+
+    def __init__(self,
+                 ann_file: str,
+                 reduce_zero_label: bool = False,
+                 **kwargs) -> None:
+        super().__init__(
+            ann_file=ann_file, reduce_zero_label=reduce_zero_label, **kwargs)

@@ -57,6 +57,10 @@ SHAPES20_UNSEEN = tuple(
     SHAPES20_CLASSES.index(name)
     for name in ('red circle', 'green square', 'blue triangle', 'yellow cross',
                  'purple circle'))
+# The same world with its background as a class of its own (the web demo's
+# model): ``background`` first, as raw label 0 is; the same unseen shapes.
+SHAPES21_CLASSES = ('background', ) + SHAPES20_CLASSES
+SHAPES21_UNSEEN = tuple(1 + i for i in SHAPES20_UNSEEN)
 
 # Every named class list: the zero-shot settings and the cross-dataset
 # evaluation sets.
@@ -65,6 +69,7 @@ DATASET_CLASSES: Dict[str, Tuple[str, ...]] = {
     'context59': CONTEXT59_CLASSES,
     'coco_stuff171': COCO_STUFF171_CLASSES,
     'shapes20': SHAPES20_CLASSES,
+    'shapes21': SHAPES21_CLASSES,
     'voc21': VOC21_CLASSES,
     'ade20k150': ADE20K_150_CLASSES,
     'ade20k847': ADE20K_847_CLASSES,

@@ -32,6 +32,11 @@ def shapes20_palette() -> List[List[int]]:
             for s in range(len(SHAPES20_SHAPES))]
 
 
+def shapes21_palette() -> List[List[int]]:
+    """The shapes world's colours with its background (mid grey) first."""
+    return [[128, 128, 128]] + shapes20_palette()
+
+
 def voc_palette() -> List[int]:
     """VOC's 256-entry colour map (bits of the index spread over R, G, B),
     flattened for ``Image.putpalette``."""

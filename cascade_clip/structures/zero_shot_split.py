@@ -16,7 +16,7 @@ from typing import List, Optional, Sequence, Tuple, Union
 from cascade_clip_runtime.classes import read_class_file
 from .class_names import (COCO_STUFF171_CLASSES, CONTEXT59_CLASSES,
                           DATASET_CLASSES, SHAPES20_CLASSES, SHAPES20_UNSEEN,
-                          VOC20_CLASSES)
+                          SHAPES21_CLASSES, SHAPES21_UNSEEN, VOC20_CLASSES)
 
 ClassRef = Union[int, str]  # a class id or a class name
 
@@ -35,6 +35,8 @@ ZERO_SHOT_SPLITS = {
                 160)),
     'shapes20':
     dict(classes=SHAPES20_CLASSES, unseen=SHAPES20_UNSEEN),
+    'shapes21':
+    dict(classes=SHAPES21_CLASSES, unseen=SHAPES21_UNSEEN),
 }
 
 

@@ -52,6 +52,8 @@ class DemoResult:
         infer: Open-vocabulary inference outputs (``image``, ``mask``,
             ``overlay``, ``shares``) on a validation scene.
         seconds: Training time.
+        classes: The world's classes (the config's).
+        unseen: Its unseen classes.
     """
     metrics: Dict[str, float]
     control: Dict[str, float]
@@ -62,6 +64,9 @@ class DemoResult:
     chart: Optional[str] = None
     infer: Optional[dict] = None
     seconds: float = 0.0
+    classes: List[str] = field(default_factory=lambda: list(CLASSES))
+    unseen: List[str] = field(
+        default_factory=lambda: [CLASSES[i] for i in UNSEEN])
 
 
 def world_options(data_root: str,
@@ -103,10 +108,12 @@ def control_embeddings(embeddings: torch.Tensor,
 
 def _class_embeddings(config: str, checkpoint: str, options: dict):
     """The trained model's embeddings of its classes, as it computes them
-    (with its CLIP text encoder, from the class names)."""
+    (with its CLIP text encoder, from the class names), the class names
+    and the unseen ones' ids."""
     model = init_model(config, checkpoint, 'cpu', options)
     with torch.no_grad():
-        return model.get_class_embeddings()
+        return (model.get_class_embeddings(), model.class_names,
+                model.unseen_classes)
 
 
 def _per_class(work_dir: str) -> Dict[str, float]:
@@ -137,9 +144,9 @@ def format_results(result: DemoResult) -> str:
         '',
         f'{"unseen class":34}{"IoU":>9}{"control":>9}',
     ]
-    for i in UNSEEN:
-        trained, control = result.per_class.get(CLASSES[i], (None, None))
-        lines.append(f'{CLASSES[i]:34}{cell(trained):>9}{cell(control):>9}')
+    for name in result.unseen:
+        trained, control = result.per_class.get(name, (None, None))
+        lines.append(f'{name:34}{cell(trained):>9}{cell(control):>9}')
     return '\n'.join(lines)
 
 
@@ -169,7 +176,8 @@ def run_demo(out_dir: str = 'work_dirs/demo',
             (0 for none).
         clip: CLIP weight file (default: the shipped tiny CLIP).
         lr: Base learning rate (default: the config's).
-        config: The shapes config.
+        config: The shapes config (the 20 shapes, or the 21 classes with
+            the background's).
         cfg_options: More config overrides.
         transductive_iters: Iterations of a transductive step from the
             trained model (its test metrics are reported too); 0 for none.
@@ -202,8 +210,8 @@ def run_demo(out_dir: str = 'work_dirs/demo',
     control_dir = osp.join(out_dir, 'control')
     control_file = osp.join(control_dir, 'random_unseen_embeddings.npy')
     os.makedirs(control_dir, exist_ok=True)
-    embeddings = _class_embeddings(config, checkpoint, options)
-    np.save(control_file, control_embeddings(embeddings, UNSEEN).numpy())
+    embeddings, names, unseen = _class_embeddings(config, checkpoint, options)
+    np.save(control_file, control_embeddings(embeddings, unseen).numpy())
     control = run_test(
         test_config(
             config,
@@ -218,6 +226,8 @@ def run_demo(out_dir: str = 'work_dirs/demo',
         control=dict(control),
         per_class={n: (trained_iou[n], control_iou[n])
                    for n in trained_iou},
+        classes=names,
+        unseen=[names[i] for i in unseen],
         checkpoint=checkpoint,
         seconds=seconds)
     if transductive_iters:
@@ -279,6 +289,6 @@ def _draw(result: DemoResult, checkpoint: str, config: str, options: dict,
     [result.infer] = segment_images(
         pictures[0].img_path,
         checkpoint,
-        list(CLASSES),
+        result.classes,
         osp.join(out_dir, 'infer'),
         templates='single')

@@ -42,6 +42,9 @@ TINY_CLIP_SIZES = dict(
     text_width=32,
     text_layers=2,
     text_heads=4)
+# The caption of a scene without shapes (pre-training with background).
+BACKGROUND_NAME = 'background'
+BACKGROUND = len(CLASSES)  # its class id in pre-training
 SHIPPED_WEIGHTS = osp.join(
     osp.dirname(osp.abspath(__file__)), 'tiny_clip_shapes.safetensors')
 
@@ -121,25 +124,31 @@ def single_object_images(
     classes: Sequence[int] = tuple(range(len(CLASSES)))
 ) -> Tuple[np.ndarray, np.ndarray]:
     """``count`` scenes of ``size x size`` with one shape each (at the
-    scenes' scale, anywhere inside), classes in turn.
+    scenes' scale, anywhere inside), classes in turn; class
+    ``len(CLASSES)`` (:data:`BACKGROUND`) is a scene of background only.
 
     Returns:
         uint8 ``(count, size, size, 3)`` images and their class ids.
     """
     rng = np.random.default_rng(seed)
     ids = np.resize(np.asarray(classes), count)
-    images = np.stack([render_scene(rng, [c], (size, size))[0] for c in ids])
+    images = np.stack([
+        render_scene(rng, [c] if c < len(CLASSES) else [], (size, size))[0]
+        for c in ids
+    ])
     return images, ids
 
 
 # ---------------------------------------------------------------- losses
-def _class_texts(model: TinyCLIP, templates: Sequence[str],
-                 rng: np.random.Generator) -> Tensor:
+def _class_texts(model: TinyCLIP,
+                 templates: Sequence[str],
+                 rng: np.random.Generator,
+                 names: Sequence[str] = CLASSES) -> Tensor:
     """One caption embedding per class, each with a random template,
     L2-normalised ``(K, C)``."""
     captions = [
         templates[int(rng.integers(len(templates)))].format(name)
-        for name in CLASSES
+        for name in names
     ]
     return F.normalize(model.text.encode(captions), dim=-1)
 
@@ -163,12 +172,13 @@ def zero_shot_accuracy(model: TinyCLIP,
                        images: Tensor,
                        labels: Tensor,
                        template: str = 'a photo of a {}',
-                       pooled: bool = False) -> Dict[str, float]:
-    """Zero-shot classification accuracy (%) of images among all classes,
-    overall and for the seen and unseen classes."""
+                       pooled: bool = False,
+                       names: Sequence[str] = CLASSES) -> Dict[str, float]:
+    """Zero-shot classification accuracy (%) of images among all classes
+    (``names``), overall and for the seen and unseen classes."""
     model.eval()
     text = F.normalize(
-        model.text.encode([template.format(n) for n in CLASSES]), dim=-1)
+        model.text.encode([template.format(n) for n in names]), dim=-1)
     preds = []
     for chunk in images.split(256):
         glob, patches = model.visual(chunk)
@@ -205,8 +215,11 @@ def pretrain_tiny_clip(out: Optional[str] = SHIPPED_WEIGHTS,
                        num_eval: int = 1000,
                        seed: int = 0,
                        log: Callable[[str], None] = print,
-                       log_interval: int = 100) -> PretrainResult:
-    """Pre-trains :class:`TinyCLIP` on single-shape scenes of all classes.
+                       log_interval: int = 100,
+                       background: bool = False) -> PretrainResult:
+    """Pre-trains :class:`TinyCLIP` on single-shape scenes of all classes
+    (and, with ``background``, scenes of background only captioned
+    ``'background'``, as OpenAI's CLIP knows the word).
 
     Args:
         out: Where to write the weights (``.safetensors``, float16, OpenAI
@@ -222,13 +235,17 @@ def pretrain_tiny_clip(out: Optional[str] = SHIPPED_WEIGHTS,
         seed: Seeds the images, the initial weights and the sampling.
         log: Where progress lines go.
         log_interval: Steps between progress lines.
+        background: Add the background as a 21st caption.
     """
     start = time.perf_counter()
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = TinyCLIP(**TINY_CLIP_SIZES)
-    images, labels = single_object_images(pool_size, seed)
-    eval_images, eval_labels = single_object_images(num_eval, seed + 10_000)
+    names = CLASSES + ((BACKGROUND_NAME, ) if background else ())
+    ids = tuple(range(len(names)))
+    images, labels = single_object_images(pool_size, seed, classes=ids)
+    eval_images, eval_labels = single_object_images(
+        num_eval, seed + 10_000, classes=ids)
     eval_x, eval_y = normalise(eval_images), torch.from_numpy(eval_labels)
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
@@ -254,7 +271,7 @@ def pretrain_tiny_clip(out: Optional[str] = SHIPPED_WEIGHTS,
         batch[flip] = batch[flip, :, ::-1]
         x = normalise(batch)
         y = torch.from_numpy(labels[pick])
-        text = _class_texts(model, CAPTION_TEMPLATES, rng)
+        text = _class_texts(model, CAPTION_TEMPLATES, rng, names)
         glob, patches = model.visual(x)
         scale = model.logit_scale.exp().clamp(max=100)
         loss = (
@@ -268,8 +285,9 @@ def pretrain_tiny_clip(out: Optional[str] = SHIPPED_WEIGHTS,
             log(f'step {step + 1}/{steps}  loss {loss.item():.3f}  '
                 f'temperature {1 / scale.item():.4f}  '
                 f'{time.perf_counter() - start:.0f} s')
-    accuracy = zero_shot_accuracy(model, eval_x, eval_y)
-    pooled = zero_shot_accuracy(model, eval_x, eval_y, pooled=True)
+    accuracy = zero_shot_accuracy(model, eval_x, eval_y, names=names)
+    pooled = zero_shot_accuracy(
+        model, eval_x, eval_y, pooled=True, names=names)
     path = None
     if out:
         path = save_tiny_clip(model, out)

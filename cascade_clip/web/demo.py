@@ -16,11 +16,11 @@ import numpy as np
 import torch
 
 from cascade_clip_runtime.classes import (check_class_names, parse_class_list,
-                                          resolve_templates)
-from cascade_clip_runtime.drawing import write_label_png
+                                          parse_distractors, resolve_templates)
+from cascade_clip_runtime.drawing import label_png_value, write_label_png
 from cascade_clip_runtime.files import RotatingFolders
 from cascade_clip_runtime.images import check_image, read_image
-from cascade_clip_runtime.scores import score_memory_bytes
+from cascade_clip_runtime.scores import check_threshold, score_memory_bytes
 from ..apis.inference import OpenVocabularySegmenter
 from ..models.text_embeddings import TEMPLATES
 from ..utils.cli import error_line
@@ -137,6 +137,10 @@ class WebDemo:
             :func:`~cascade_clip_runtime.scores.score_memory_bytes`);
             default: half the memory the device has free when the request
             comes.
+        threshold: The page's starting probability below which a pixel is
+            unlabelled (0: every pixel takes a class).
+        distractors: The page's starting distractors (a class list's name
+            or names; empty: none).
     """
 
     def __init__(self,
@@ -148,7 +152,9 @@ class WebDemo:
                  description: str = '',
                  max_classes: int = MAX_CLASSES,
                  max_templates: int = MAX_TEMPLATES,
-                 memory_budget: Optional[int] = None):
+                 memory_budget: Optional[int] = None,
+                 threshold: float = 0.0,
+                 distractors: str = ''):
         self.segmenter = segmenter
         self.out_dir = out_dir
         # The classes of the training: the model's own change with every
@@ -170,6 +176,9 @@ class WebDemo:
         self.max_classes = max_classes
         self.max_templates = max_templates
         self.memory_budget = memory_budget
+        check_threshold(threshold)
+        self.threshold = threshold
+        self.distractor_text = distractors
         self._lock = threading.Lock()
         self._folders = RotatingFolders(out_dir, KEPT_RESULTS)
 
@@ -183,7 +192,9 @@ class WebDemo:
                 class_text: Optional[str],
                 template_text: Optional[str] = None,
                 image_name: Optional[str] = None,
-                progress: Optional[Progress] = None) -> DemoOutput:
+                progress: Optional[Progress] = None,
+                threshold: Optional[float] = None,
+                distractor_text: Optional[str] = None) -> DemoOutput:
         """Segments an image into the typed class names and draws it.
 
         Bad input (no image, an unreadable or too small one, no or
@@ -203,13 +214,19 @@ class WebDemo:
             image_name: The name the person knows the image by (in
                 messages and file names; default: the file's).
             progress: Called with ``(fraction done, what runs now)``.
+            threshold: Probability below which a pixel is unlabelled (0 or
+                ``None``: none is).
+            distractor_text: Distractors, as typed: a class list's name or
+                names (see :func:`~cascade_clip_runtime.classes.
+                parse_distractors`; files are never read).
         """
         start = time.perf_counter()
         step = progress or (lambda fraction, text: None)
+        rule = (threshold or None, distractor_text)
         with self._lock:
             try:
                 output = self._segment(image, class_text, template_text,
-                                       image_name, step)
+                                       image_name, step, rule)
             except RequestError as err:
                 return DemoOutput(message=f'error: {err}')
             except (MemoryError, RuntimeError) as err:
@@ -285,25 +302,38 @@ class WebDemo:
                 'fewer class names or a smaller image')
 
     def _segment(self, image, class_text, template_text, image_name,
-                 step: Progress) -> DemoOutput:
+                 step: Progress, rule: tuple) -> DemoOutput:
         step(0.0, 'reading the image')
         image, name = self._read(image, image_name)
         names = self._names(class_text)
+        threshold, distractors = rule
         try:
             templates = parse_template_text(template_text,
                                             self.default_templates)
+            check_threshold(threshold)
+            distractors = parse_distractors(
+                distractors,
+                self.segmenter.backend.class_lists,
+                names,
+                read_files=False)
         except ValueError as err:
             raise RequestError(error_line(err)) from err
-        self._check(names, templates, image, name)
+        self._check(names + distractors, templates, image, name)
         height, width = image.shape[:2]
         step(
             0.2, f'segmenting the {width}x{height} image into '
             f'{len(names)} classes')
-        segmentation = self.segmenter(image, names, templates)
+        segmentation = self.segmenter(
+            image,
+            names,
+            templates,
+            threshold=threshold,
+            distractors=distractors)
         step(0.9, 'drawing')
         folder = self._folders.next()
         stem = _safe_stem(name)
-        mask, overlay = self.segmenter.save(image, segmentation, folder, stem)
+        mask, overlay = self.segmenter.save(
+            image, segmentation, folder, stem, fit_legend=True)
         labels = write_label_png(segmentation.labels,
                                  self.segmenter.colours(names),
                                  osp.join(folder, f'{stem}_labels.png'))
@@ -318,6 +348,14 @@ class WebDemo:
         found = ', '.join(present[:5]) + (', ...' if len(present) > 5 else '')
         message = (f'{len(present)} of {len(names)} classes in {name} '
                    f'({width}x{height}): {found}')
+        unlabelled = segmentation.unlabelled
+        if unlabelled is not None:
+            # its row's index is its value in the label PNG
+            table.append([
+                label_png_value(len(names)), 'unlabelled',
+                round(100 * unlabelled, 2), ''
+            ])
+            message += f'; unlabelled {100 * unlabelled:.1f}%'
         return DemoOutput(
             message=message,
             ok=True,

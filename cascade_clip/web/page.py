@@ -24,8 +24,9 @@ IMAGE_HEIGHT = 360
 def build_app(demo: WebDemo):
     """The Gradio page of ``demo`` (a ``gr.Blocks``; call ``launch``).
 
-    Inputs: the image (upload, paste or an example), the class names and
-    the prompt templates; outputs: the overlay with its legend, a line
+    Inputs: the image (upload, paste or an example), the class names, the
+    unlabelled rule (a threshold slider, distractors) and the prompt
+    templates; outputs: the overlay with its legend, a line
     saying what was found (or what is wrong), the table of class shares
     and the label mask to download. Every request goes through
     :meth:`WebDemo.segment`, one at a time.
@@ -35,6 +36,8 @@ def build_app(demo: WebDemo):
     def run(image: Optional[dict],
             class_text: str,
             template_text: str,
+            threshold: float,
+            distractor_text: str,
             progress=gr.Progress()):
         # The image arrives as Gradio's file record (the event does not
         # preprocess it), so that an unreadable file reaches read_image
@@ -47,7 +50,9 @@ def build_app(demo: WebDemo):
                 class_text,
                 template_text,
                 name,
-                progress=lambda f, text: progress(f, desc=text))
+                progress=lambda f, text: progress(f, desc=text),
+                threshold=threshold,
+                distractor_text=distractor_text)
         except Exception:  # a bug: the log has it, the page a line
             logger.exception('the web demo failed on a request')
             output = DemoOutput(
@@ -74,6 +79,21 @@ def build_app(demo: WebDemo):
                     label='class names (commas or new lines)',
                     lines=3,
                     elem_id='classes')
+                threshold = gr.Slider(
+                    0.0,
+                    1.0,
+                    value=demo.threshold,
+                    step=0.01,
+                    label='unlabelled below this probability (0: every '
+                    'pixel takes a class)',
+                    elem_id='threshold')
+                with gr.Accordion('distractors', open=False):
+                    distractors = gr.Textbox(
+                        value=demo.distractor_text,
+                        label='classes whose pixels are unlabelled: a class '
+                        'list (coco_stuff171, ...) or names',
+                        lines=1,
+                        elem_id='distractors')
                 with gr.Accordion('prompt templates', open=False):
                     templates = gr.Textbox(
                         value=demo.template_text,
@@ -110,7 +130,8 @@ def build_app(demo: WebDemo):
                     interactive=False,
                     elem_id='downloads')
         button.click(
-            run, [image, classes, templates], [overlay, message, table, files],
+            run, [image, classes, templates, threshold, distractors],
+            [overlay, message, table, files],
             preprocess=False,
             concurrency_limit=1)
     return app

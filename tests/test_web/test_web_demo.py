@@ -53,13 +53,24 @@ EXAMPLE_UNSEEN = [
 FOUND = 0.8
 
 
+def overlay_scale(overlay: np.ndarray, image: np.ndarray) -> int:
+    """How many times the page's overlay enlarges the image: at least as
+    tall as the legend beside it (the whole picture's height)."""
+    scale = overlay.shape[0] // image.shape[0]
+    assert overlay.shape[0] == scale * image.shape[0], 'legend taller'
+    return scale
+
+
 def coloured_share(overlay: np.ndarray, image: np.ndarray, shape: np.ndarray,
                    colour: np.ndarray) -> float:
-    """Share of the ``shape`` pixels of an ``(H, W, 3)`` RGB overlay that
-    show ``image`` blended with ``colour`` as the overlay blends it."""
+    """Share of the ``shape`` pixels of an RGB overlay (the image enlarged
+    by a whole factor, the legend beside it) that show ``image`` blended
+    with ``colour`` as the overlay blends it."""
+    scale = overlay_scale(overlay, image)
     expected = blend(image, np.broadcast_to(colour, image.shape), 0.5)
     height, width = shape.shape
-    same = (overlay[:height, :width] == expected).all(axis=-1)
+    pixels = overlay[:scale * height:scale, :scale * width:scale]
+    same = (pixels == expected).all(axis=-1)
     return float(same[shape].mean())
 
 
@@ -113,8 +124,12 @@ def test_a_scene_is_segmented_and_drawn_as_infer_draws_it(
     np.testing.assert_array_equal(
         np.asarray(Image.open(mask_png).convert('RGB')),
         colours[expected.labels])
-    # the overlay shows each unseen shape in its class's colour
+    # the overlay shows each unseen shape in its class's colour, the
+    # 128-pixel scene enlarged to at least its legend's height
     overlay = np.asarray(Image.open(output.overlay).convert('RGB'))
+    scale = overlay_scale(overlay, image)
+    assert scale >= 2  # the legend is taller than 128 pixels
+    assert overlay.shape[1] > scale * image.shape[1]  # and beside it
     for name in EXAMPLE_UNSEEN:
         k = CLASSES.index(name)
         row = next(row for row in output.table if row[1] == name)
@@ -415,12 +430,13 @@ def _segment(page, class_text: str, previous: str = '') -> str:
     page.locator('#classes textarea').fill(class_text)
     page.locator('#segment').click()
     page.wait_for_function(
-        'p => { const m = document.querySelector("#message");'
+        'p => { const m = document.querySelector('
+        '"#message [data-testid=markdown]");'
         ' const t = m ? m.innerText.trim() : "";'
         r' return t !== p && /^error: |\(\d+\.\d+ s\)$/.test(t); }',
         arg=previous,
         timeout=60000)
-    return page.locator('#message').inner_text().strip()
+    return page.locator('#message [data-testid=markdown]').inner_text().strip()
 
 
 def _image_at(page, selector: str) -> np.ndarray:
@@ -472,3 +488,64 @@ def test_browser_bad_input_gets_a_message_and_serving_goes_on(page, tmp_path):
         truth == CLASSES.index('blue triangle') + 1,
         class_palette(names)[1])
     assert share >= FOUND, share
+
+
+def _set_threshold(page, value: float) -> None:
+    """Moves the threshold slider to ``value`` (as dragging it does: the
+    range input's input and change events), and waits until its number
+    box shows it."""
+    page.locator('#threshold input[type=range]').fill(str(value))
+    page.wait_for_function(
+        'v => Number(document.querySelector('
+        '"#threshold input[type=number]").value) === v',
+        arg=value)
+
+
+def _unlabelled_share(message: str) -> float:
+    if '; unlabelled ' not in message:
+        return 0.0
+    return float(message.split('; unlabelled ')[1].split('%')[0])
+
+
+def test_browser_the_threshold_control_unlabels_pixels(page):
+    """Moving the threshold changes the unlabelled share of the answer:
+    none at 0, more at a higher threshold."""
+    _pick_example(page, EXAMPLE)
+    _set_threshold(page, 0)
+    message = _segment(page, ALL_NAMES)
+    assert _unlabelled_share(message) == 0.0 and 'unlabelled' not in message
+    _set_threshold(page, 0.3)
+    higher = _segment(page, ALL_NAMES, previous=message)
+    assert _unlabelled_share(higher) > 10, higher
+    assert 'unlabelled' in page.locator('#shares').inner_text()
+    _set_threshold(page, 0.6)
+    highest = _segment(page, ALL_NAMES, previous=higher)
+    assert _unlabelled_share(highest) > _unlabelled_share(higher), highest
+
+
+def test_the_unlabelled_rule_in_a_request(demo, example_file):
+    """A threshold and distractors: an unlabelled row in the table (its
+    index the label PNG's value) and share in the message; bad values get
+    one line."""
+    output = demo.segment(example_file, ALL_NAMES, threshold=0.3)
+    assert output.ok, output.message
+    row = next(row for row in output.table if row[1] == 'unlabelled')
+    assert row[0] == 255 and row[2] > 0
+    assert f'; unlabelled {row[2]:.1f}%' in output.message
+    labels = np.asarray(Image.open(output.files[0]))
+    assert (labels == 255).mean() * 100 == pytest.approx(row[2], abs=0.01)
+    with_distractor = demo.segment(
+        example_file, ALL_NAMES, distractor_text='grey wall,')
+    assert with_distractor.ok and any(row[1] == 'unlabelled'
+                                      for row in with_distractor.table)
+    cases = [
+        (dict(threshold=1.5), 'error: threshold 1.5: give a probability'),
+        (dict(distractor_text='red circle, sky'),
+         "error: distractors ['red circle'] are class names you gave"),
+        (dict(distractor_text='coco_stuf'),
+         "error: distractors 'coco_stuf': no such class list"),
+    ]
+    for options, start in cases:
+        output = demo.segment(example_file, ALL_NAMES, **options)
+        assert output.message.startswith(start), output.message
+        assert not output.files
