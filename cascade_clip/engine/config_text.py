@@ -10,6 +10,8 @@ the config's content has changed since.
 """
 from mmengine.config import Config
 
+from ..mmengine_private import config_text_key, share_config
+
 
 class TextCachedConfig(Config):
     """A :class:`~mmengine.config.Config` whose ``pretty_text`` is computed
@@ -22,7 +24,7 @@ class TextCachedConfig(Config):
 
     @property
     def pretty_text(self) -> str:
-        key = (repr(self._cfg_dict.to_dict()), self._format_python_code)
+        key = config_text_key(self)
         cached = self.__dict__.get('_cached_pretty_text')
         if cached is not None and cached[0] == key:
             return cached[1]
@@ -37,7 +39,4 @@ def with_text_cache(cfg: Config) -> TextCachedConfig:
     copy: a change to either is a change to both)."""
     if isinstance(cfg, TextCachedConfig):
         return cfg
-    cached = TextCachedConfig.__new__(TextCachedConfig)
-    for name, value in cfg.__dict__.items():
-        object.__setattr__(cached, name, value)
-    return cached
+    return share_config(cfg, TextCachedConfig)
