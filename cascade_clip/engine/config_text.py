@@ -1,10 +1,10 @@
 """A run's config formatted as text once, not on every use.
 
 mmengine's ``Config.pretty_text`` formats the whole config with yapf on
-every call: about 1.8 s for the tiny configs on a 2-core CPU. A training run
-calls it at least six times (the environment log, the config file it dumps,
-the visualizer's copy, the runtime-info hook's metadata, and every
-checkpoint's ``meta``), which made up two thirds of a short run's time.
+every call, seconds on a CPU (docs/speed.md). A training run calls it at
+least six times (the environment log, the config file it dumps, the
+visualizer's copy, the runtime-info hook's metadata, and every
+checkpoint's ``meta``), most of a short run's time.
 :class:`TextCachedConfig` returns the same text, computed again only when
 the config's content has changed since.
 """
