@@ -26,6 +26,7 @@ the first variant (the baseline) with a 95% interval from Welch's t
 independent samples of unequal variance (the same seed in two variants is
 not a pair: the models differ, and so do their initial weights).
 """
+import argparse
 import math
 import os.path as osp
 import statistics
@@ -42,6 +43,16 @@ ABLATION_COLUMNS = SUMMARY_COLUMNS[:3]  # mIoU(S), mIoU(U), hIoU
 RESULT_NAME = 'ablation'  # ablation.json, ablation.md
 # Where configs/shapes/ read the world (relative to the working directory).
 SHAPES_ROOT = 'data/shapes'
+# The end of --help: the shapes world's ablation (docs/ablation.md).
+SHAPES_ABLATION = '''the shapes world's ablation (docs/ablation.md):
+
+  python tools/ablation.py --shapes-world --seeds 0 1 2 3 4 \\
+    --work-dir work_dirs/ablation_shapes \\
+    configs/shapes/single-decoder_tiny_1xb16-2k_shapes20-64x64_inductive.py \\
+    configs/shapes/direct-aggregation_tiny_1xb16-2k_shapes20-64x64_inductive.py \\
+    configs/shapes/cascade-clip_tiny_1xb16-2k_shapes20-64x64_inductive.py
+
+(python -m cascade_clip.experiments.ablation where the package is installed)'''  # noqa: E501
 LEVEL = 0.95
 INTERVAL_NOTE = (
     'The difference of a variant b from the first variant a is mean_b - '
@@ -322,7 +333,9 @@ def main() -> None:
     """The command line (see the module's docstring)."""
     parser = ToolParser(
         description='Train and test several configs once per seed each, and '
-        'compare them with the first')
+        'compare them with the first',
+        epilog=SHAPES_ABLATION,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         'configs', nargs='+', help='config files, the baseline first')
     parser.add_argument(
