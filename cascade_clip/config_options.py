@@ -70,10 +70,11 @@ def _closest(name: str, candidates: Iterable[str]) -> Optional[str]:
     return matches[0] if matches else None
 
 
-def _problem(cfg: Config, key: str, options: Mapping) -> Optional[str]:
-    """Why ``key`` cannot be a setting of ``cfg``, or ``None``."""
+def _problem(content: Mapping, key: str, options: Mapping) -> Optional[str]:
+    """Why ``key`` cannot be a setting of a config whose content (as plain
+    dicts) is ``content``, or ``None``."""
     parts = key.split('.')
-    node = cfg._cfg_dict
+    node = content
     for depth, part in enumerate(parts):
         where = '.'.join(parts[:depth])
         if isinstance(node, (list, tuple)):
@@ -122,8 +123,9 @@ def check_cfg_options(cfg: Config, options: Optional[Mapping]) -> None:
             closest existing key.
     """
     problems: List[str] = []
+    content = cfg.to_dict() if options else {}
     for key in options or {}:
-        problem = _problem(cfg, str(key), options)
+        problem = _problem(content, str(key), options)
         if problem:
             problems.append(f'--cfg-options {key}: {problem}')
     if problems:

@@ -14,64 +14,8 @@ an interrupted training resumes from its last checkpoint. The table and JSON
 per run and as mean ± std (the sample standard deviation, ddof=1), and the
 per-class IoU of the unseen classes.
 """
-from cascade_clip.experiments.multi_seed import (combine, format_table,
-                                                 run_seeds, write_results)
-from cascade_clip.utils.cli import ToolParser, fail, run_tool_main
-
-
-def parse_args():
-    parser = ToolParser(
-        description='Mean ± std over seeds (or over test reports)')
-    parser.add_argument('config', nargs='?', help='config file path')
-    parser.add_argument(
-        '--seeds', type=int, nargs='+', help='one training run per seed')
-    parser.add_argument('--work-dir', help='runs go to WORK_DIR/seed_<seed>')
-    parser.add_argument(
-        '--gpus', type=int, default=1, help='GPUs per run (torchrun)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        default=[],
-        help='config overrides key=value, for training and testing')
-    parser.add_argument(
-        '--combine',
-        nargs='+',
-        metavar='REPORT',
-        help='zero_shot_metrics.json files (or their folders) to combine '
-        'instead of training')
-    parser.add_argument(
-        '--out', help='with --combine: folder for the table and JSON')
-    args, train_args = parser.parse_known_args()
-    if args.combine:
-        if args.config or args.seeds or train_args:
-            parser.error('--combine takes only test reports (and --out)')
-    elif not args.config or not args.seeds:
-        parser.error('give CONFIG and --seeds (or --combine REPORT ...)')
-    if args.gpus < 1:
-        parser.error('--gpus must be at least 1')
-    return args, train_args
-
-
-def main():
-    args, train_args = parse_args()
-    if args.combine:
-        result = combine(args.combine)
-        print(format_table(result))
-        if args.out:
-            paths = write_results(result, args.out)
-            print(f'written: {paths["json"]}, {paths["table"]}')
-        return
-    try:
-        run_seeds(
-            args.config,
-            args.seeds,
-            work_dir=args.work_dir,
-            gpus=args.gpus,
-            cfg_options=args.cfg_options,
-            train_args=train_args)
-    except RuntimeError as error:  # a run failed: the end of its output
-        fail(str(error))
-
+from cascade_clip.experiments.multi_seed import main
+from cascade_clip.utils.cli import run_tool_main
 
 if __name__ == '__main__':
     run_tool_main(main)

@@ -6,11 +6,14 @@ per image, time and peak memory, for the first K classes of a config.
         [--checkpoint CKPT] [--cfg-options k=v ...]
 
 Also counts the text encoder's calls while images are segmented: 0, the
-class embeddings are computed once.
+class embeddings are computed once. The table follows a line that
+describes the machine.
 """
 from cascade_clip.analysis.vocabulary_cost import (format_vocabulary_cost,
                                                    measure_vocabulary_cost)
+from cascade_clip.utils import default_device
 from cascade_clip.utils.cli import ToolParser, add_cfg_options, run_tool_main
+from cascade_clip.utils.machine import describe_machine, format_machine
 
 
 def parse_args():
@@ -47,6 +50,8 @@ def main():
         device=args.device,
         checkpoint=args.checkpoint,
         cfg_options=args.cfg_options)
+    machine = describe_machine(args.device or default_device())
+    print(f'machine: {format_machine(machine)}')
     print(format_vocabulary_cost(results))
 
 

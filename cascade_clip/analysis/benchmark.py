@@ -16,9 +16,6 @@ import json
 import logging
 import os
 import os.path as osp
-import platform
-import resource
-import sys
 import time
 from contextlib import contextmanager, nullcontext
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -29,62 +26,21 @@ from torch import nn
 
 from ..apis.model import init_model
 from ..engine.optim import amp_dtype, amp_optim_wrapper_options
+from ..utils.machine import describe_machine
+from ..utils.memory import peak_memory
 from .complexity import cache_class_embeddings
 
 
-def cpu_name() -> str:
-    """The CPU's model name (``/proc/cpuinfo``, else ``platform``)."""
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def machine_info(device: torch.device) -> Dict[str, Any]:
-    """What the timings were measured on."""
-    info = dict(
-        cpu=cpu_name(),
-        cpu_cores=os.cpu_count(),
-        torch_threads=torch.get_num_threads(),
-        gpu=None,
-        torch=torch.__version__,
-        cuda=torch.version.cuda,
-        python=platform.python_version())
-    if device.type == 'cuda':
-        info['gpu'] = torch.cuda.get_device_name(device)
-    return info
-
-
-def peak_rss_mib() -> float:
-    """The process's peak resident set size so far, in MiB."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    # kilobytes on Linux, bytes on macOS
-    return peak / (2**20 if sys.platform == 'darwin' else 2**10)
+def _memory(peak: dict) -> Dict[str, Any]:
+    """The peak memory fields of a result, from
+    :func:`~cascade_clip.utils.memory.peak_memory`."""
+    return dict(
+        peak_memory_mib=peak['peak_mib'], peak_memory_kind=peak['kind'])
 
 
 def _sync(device: torch.device) -> None:
     if device.type == 'cuda':
         torch.cuda.synchronize(device)
-
-
-def _reset_peak(device: torch.device) -> None:
-    if device.type == 'cuda':
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats(device)
-
-
-def _peak_memory(device: torch.device) -> Dict[str, Any]:
-    if device.type == 'cuda':
-        return dict(
-            peak_memory_mib=torch.cuda.max_memory_allocated(device) / 2**20,
-            peak_memory_kind='torch.cuda.max_memory_allocated')
-    return dict(
-        peak_memory_mib=peak_rss_mib(),
-        peak_memory_kind='process peak RSS (ru_maxrss)')
 
 
 def windows_per_image(test_cfg: dict, image_size: Tuple[int, int]) -> int:
@@ -135,9 +91,8 @@ def inference_speed(model: nn.Module,
     context = (
         torch.autocast(device.type, dtype=dtype) if amp else nullcontext())
     model.eval()
-    _reset_peak(device)
     elapsed = 0.0
-    with torch.no_grad():
+    with torch.no_grad(), peak_memory(device) as memory:
         for i in range(warmup + images):
             data = dict(inputs=[image], data_samples=[_sample(image_size)])
             _sync(device)
@@ -157,7 +112,7 @@ def inference_speed(model: nn.Module,
         timed_images=images,
         warmup_images=warmup,
         dtype=str(dtype).replace('torch.', ''),
-        **_peak_memory(device))
+        **_memory(memory))
 
 
 def throughput_speed(model: nn.Module,
@@ -180,10 +135,10 @@ def throughput_speed(model: nn.Module,
     crops = torch.randn(windows, 3, *crop_size, generator=generator).to(device)
     dtype = amp_dtype(device) if amp else torch.float32
     model.eval()
-    _reset_peak(device)
     elapsed = 0.0
     with torch.no_grad(), torch.autocast(
-            device.type, dtype=dtype, enabled=amp):
+            device.type, dtype=dtype,
+            enabled=amp), peak_memory(device) as memory:
         for i in range(warmup + iters):
             _sync(device)
             start = time.perf_counter()
@@ -198,7 +153,7 @@ def throughput_speed(model: nn.Module,
         crop_size=tuple(crop_size),
         timed_forwards=iters,
         dtype=str(dtype).replace('torch.', ''),
-        **_peak_memory(device))
+        **_memory(memory))
 
 
 def crop_size_of(cfg: Config) -> Tuple[int, int]:
@@ -263,26 +218,26 @@ def training_speed(model: nn.Module,
     values = torch.tensor(list(range(model.num_classes)) + [ignore_index])
     generator = torch.Generator().manual_seed(0)
     model.train()
-    _reset_peak(device)
     elapsed = 0.0
-    for i in range(warmup + iters):
-        images = torch.randint(
-            0,
-            256, (batch_size, 3, *crop),
-            dtype=torch.uint8,
-            generator=generator)
-        labels = values[torch.randint(
-            0, len(values), (batch_size, *crop), generator=generator)]
-        data = dict(
-            inputs=list(images),
-            data_samples=[_sample(crop, label) for label in labels])
-        _sync(device)
-        start = time.perf_counter()
-        with context:
-            model.train_step(data, optim_wrapper)
-        _sync(device)
-        if i >= warmup:
-            elapsed += time.perf_counter() - start
+    with peak_memory(device) as memory:
+        for i in range(warmup + iters):
+            images = torch.randint(
+                0,
+                256, (batch_size, 3, *crop),
+                dtype=torch.uint8,
+                generator=generator)
+            labels = values[torch.randint(
+                0, len(values), (batch_size, *crop), generator=generator)]
+            data = dict(
+                inputs=list(images),
+                data_samples=[_sample(crop, label) for label in labels])
+            _sync(device)
+            start = time.perf_counter()
+            with context:
+                model.train_step(data, optim_wrapper)
+            _sync(device)
+            if i >= warmup:
+                elapsed += time.perf_counter() - start
     return dict(
         iters_per_s=iters / elapsed if iters else None,
         seconds_per_iter=elapsed / iters if iters else None,
@@ -293,7 +248,7 @@ def training_speed(model: nn.Module,
         warmup_iters=warmup,
         dtype=str(dtype).replace('torch.', ''),
         optim_wrapper=type(optim_wrapper).__name__,
-        **_peak_memory(device))
+        **_memory(memory))
 
 
 def benchmark(config: str,
@@ -349,7 +304,8 @@ def benchmark(config: str,
         ``config``, ``checkpoint``, ``weights``, ``class_embeddings``
         (their source, see
         :func:`~cascade_clip.analysis.complexity.cache_class_embeddings`),
-        ``device``, ``machine`` (see :func:`machine_info`), ``tf32``,
+        ``device``, ``machine`` (see
+        :func:`~cascade_clip.utils.machine.describe_machine`), ``tf32``,
         ``image_size``, ``inference`` (see
         :func:`inference_speed`), ``throughput`` (see
         :func:`throughput_speed`) and ``training`` (see
@@ -386,7 +342,7 @@ def benchmark(config: str,
         class_embeddings=embeddings,
         device=str(device),
         compiled_backbone=compile_backbone,
-        machine=machine_info(device),
+        machine=describe_machine(device),
         tf32=tf32,
         image_size=image_size,
         inference=None,
@@ -450,7 +406,7 @@ def format_benchmark(result: Dict[str, Any]) -> str:
          'on weights)'),
         ('class embeddings', _EMBEDDINGS.get(result['class_embeddings'], '-')),
         ('CPU', f'{machine["cpu"]} ({machine["cpu_cores"]} cores, '
-         f'{machine["torch_threads"]} torch threads)'),
+         f'{machine["threads"]} torch threads)'),
         ('GPU', machine['gpu'] or '-'),
         ('torch', machine['torch']),
         ('device', result['device']),

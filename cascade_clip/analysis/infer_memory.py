@@ -1,9 +1,8 @@
 """Peak memory of ``tools/infer.py`` on one big photo, per number of
-classes: each run in a fresh process, its peak resident memory read from
-``getrusage`` of the finished child."""
+classes: each run in a fresh process, whose peak resident memory (imports
+included) is measured as :mod:`cascade_clip.utils.memory` measures it."""
 import os.path as osp
 import subprocess
-import sys
 import tempfile
 from typing import Iterator, Optional, Sequence, Tuple
 
@@ -12,14 +11,9 @@ import torch
 
 from ..apis.model import init_model
 from ..structures import DATASET_CLASSES
+from ..utils.memory import script_peak_rss_bytes
 
 TINY_CONFIG = 'tiny/cascade-clip_tiny_1xb2-40_voc20-64x64_inductive.py'
-# Runs one command and prints the peak RSS (KiB) of its process tree's
-# largest process: the only child of this short-lived process.
-_MEASURE = ('import resource, subprocess, sys; '
-            'code = subprocess.call(sys.argv[1:], stdout=sys.stderr); '
-            'print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, '
-            'code)')
 
 
 def write_photo(path: str, size: Tuple[int, int]) -> str:
@@ -54,19 +48,6 @@ def class_file(work_dir: str, count: int) -> str:
     return path
 
 
-def peak_rss_mib(command: Sequence[str]) -> float:
-    """Peak RSS in MiB of ``command`` run in a fresh process."""
-    run = subprocess.run([sys.executable, '-c', _MEASURE, *command],
-                         capture_output=True,
-                         text=True,
-                         check=True)
-    kib, code = run.stdout.split()
-    if code != '0':
-        raise RuntimeError(f'{" ".join(command)} failed (exit {code}): '
-                           f'{run.stderr[-2000:]}')
-    return int(kib) / 1024
-
-
 def infer_memory(
         infer_tool: str,
         classes: Sequence[int],
@@ -91,10 +72,16 @@ def infer_memory(
         osp.join(work_dir, 'tiny.pth'))
     for count in classes:
         out = tempfile.mkdtemp(prefix=f'out_{count}_', dir=work_dir)
-        command = [
-            sys.executable, infer_tool, photo, '--checkpoint', checkpoint,
-            '--classes',
+        args = [
+            photo, '--checkpoint', checkpoint, '--classes',
             class_file(work_dir, count), '--templates', 'single', '--device',
             'cpu', '--out', out
         ]
-        yield count, peak_rss_mib(command)
+        try:
+            peak = script_peak_rss_bytes(
+                infer_tool, args, capture_output=True, text=True)
+        except subprocess.CalledProcessError as error:
+            raise RuntimeError(
+                f'{infer_tool} failed (exit {error.returncode}): '
+                f'{error.stderr[-2000:]}') from error
+        yield count, peak / 2**20

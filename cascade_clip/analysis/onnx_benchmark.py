@@ -23,7 +23,6 @@ as ``tools/infer.py`` does).
 import json
 import os
 import os.path as osp
-import platform
 import subprocess
 import sys
 import time
@@ -36,7 +35,7 @@ import torch.nn.functional as F
 from ..apis.model import init_model
 from ..deploy import export as onnx_export
 from ..structures import resolve_class_names
-from .benchmark import cpu_name
+from ..utils.machine import describe_machine
 
 WORKER = osp.join(
     osp.dirname(osp.abspath(__file__)), 'onnx_benchmark_worker.py')
@@ -187,30 +186,147 @@ def _load_average() -> Optional[List[float]]:
         return None
 
 
-def _commit() -> Optional[str]:
+def class_names(model: torch.nn.Module,
+                classes: Optional[Sequence[str]]) -> List[str]:
+    """The classes to segment: ``classes`` (names or a dataset's), else the
+    config's.
+
+    Raises:
+        ValueError: fewer than two.
+    """
+    names = (
+        resolve_class_names(classes)
+        if classes is not None else list(model.class_names or ()))
+    if len(names) < 2:
+        raise ValueError('give --classes: the config names no classes')
+    return names
+
+
+def save_random_weights(model: torch.nn.Module, work_dir: str) -> str:
+    """``model``'s weights and config as a checkpoint in ``work_dir``, for
+    the PyTorch engine to load as ``tools/infer.py`` loads one."""
+    path = osp.join(work_dir, 'random_weights.pth')
+    torch.save(
+        dict(
+            meta=dict(cfg=model.cfg.pretty_text),
+            state_dict=model.state_dict()), path)
+    return path
+
+
+def export_models(model: torch.nn.Module, model_dir: str,
+                  int8: bool) -> Tuple[Dict[str, Any], List[str]]:
+    """Exports ``model`` into ``model_dir`` (and an int8 copy of its image
+    model with ``int8``).
+
+    Returns:
+        Per file its export ``seconds`` and size in ``mib``; and the image
+        models' paths, the float32 one first.
+    """
+    exported = onnx_export.export_onnx(
+        None, None, model_dir, overwrite=True, model=model)
+    export = {
+        name:
+        dict(
+            seconds=exported.seconds.get(name),
+            mib=exported.files[name] / 2**20)
+        for name in (onnx_export.IMAGE_MODEL, onnx_export.TEXT_ENCODER)
+    }
+    files = [osp.join(model_dir, onnx_export.IMAGE_MODEL)]
+    if int8:
+        path, seconds = quantize_int8(model_dir,
+                                      exported.manifest['export_id'])
+        export[osp.basename(path)] = dict(
+            seconds=seconds, mib=osp.getsize(path) / 2**20)
+        files.append(path)
+    return export, files
+
+
+def engine_specs(checkpoint: str,
+                 model_dir: str,
+                 image_models: Sequence[str],
+                 levels: Sequence[str] = ('all', 'basic'),
+                 batched: bool = True) -> Dict[str, Dict[str, Any]]:
+    """The engines to time, by name, as :class:`Worker` specs (without the
+    settings they share): PyTorch first (the reference), the runtime at
+    each optimisation level, the first level with all windows at once
+    (``batched``), and each further (int8) image model."""
+    runtime = dict(engine='onnxruntime', model_dir=model_dir)
+    specs = {'pytorch': dict(engine='pytorch', checkpoint=checkpoint)}
+    for level in levels:
+        specs[f'onnxruntime ({level})'] = dict(
+            runtime, graph_optimization=level)
+    if batched:
+        specs[f'onnxruntime ({levels[0]}), all windows at once'] = dict(
+            runtime, graph_optimization=levels[0], windows_per_batch=None)
+    if len(image_models) > 1:
+        specs['onnxruntime int8 (all)'] = dict(
+            runtime, image_model=image_models[1])
+    return specs
+
+
+def time_engines(specs: Dict[str, Dict[str, Any]], common: Dict[str, Any],
+                 work_dir: str,
+                 rounds: int) -> List[Tuple['Worker', Dict[str, Any]]]:
+    """Starts a process per engine (with the settings ``common``: the
+    ``threads``, ``image``, ``classes`` and ``templates``), runs each once
+    untimed (it also embeds the classes), then ``rounds`` timed images, the
+    engines in turn.
+
+    Returns:
+        Each engine's :class:`Worker` (its load, first and timed seconds)
+        and its last answer (peak memory, imports).
+    """
+    env = dict(os.environ, OMP_NUM_THREADS=str(common['threads']))
+    workers = []
     try:
-        return subprocess.run(['git', 'rev-parse', '--short', 'HEAD'],
-                              cwd=osp.dirname(osp.abspath(__file__)),
-                              capture_output=True,
-                              text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
+        for i, (name, spec) in enumerate(specs.items()):
+            spec = dict(spec, out=osp.join(work_dir, f'engine{i}'), **common)
+            workers.append(Worker(name, spec, env))
+        for worker in workers:
+            worker.run(timed=False)
+        for _ in range(rounds):
+            for worker in workers:
+                worker.run()
+        ends = [worker.quit() for worker in workers]
+    finally:
+        for worker in workers:
+            worker.kill()
+    return list(zip(workers, ends))
 
 
-def machine_info(threads: int) -> Dict[str, Any]:
-    import onnx
-    import onnxruntime
-    return dict(
-        cpu=cpu_name(),
-        cpu_cores=os.cpu_count(),
-        threads=threads,
-        python=platform.python_version(),
-        torch=torch.__version__,
-        onnx=onnx.__version__,
-        onnxruntime=onnxruntime.__version__,
-        numpy=np.__version__,
-        commit=_commit())
+def compare_engines(timed: List[Tuple['Worker', Dict[str, Any]]],
+                    image: str) -> Tuple[Dict[str, Any], List[int]]:
+    """Each engine's timings, memory and agreement with the first engine
+    (PyTorch): its labels, where they differ the PyTorch scores' margin
+    (:func:`pytorch_score_gap`), and its class embeddings' cosine.
+
+    Returns:
+        The ``engines`` of :func:`benchmark_onnx`, and the labels' shape.
+    """
+    reference = timed[0][0].spec
+    labels = np.load(reference['out'] + '_labels.npy')
+    embeddings = np.load(reference['out'] + '_embeddings.npy')
+    gap = pytorch_score_gap(reference['checkpoint'], image, embeddings, labels)
+    engines = {}
+    for worker, end in timed:
+        ours = np.load(worker.spec['out'] + '_labels.npy')
+        theirs = np.load(worker.spec['out'] + '_embeddings.npy')
+        cosine = (theirs * embeddings).sum(-1) / (
+            np.linalg.norm(theirs, axis=-1) *
+            np.linalg.norm(embeddings, axis=-1))
+        engines[worker.name] = dict(
+            load_s=worker.load_s,
+            first_image_s=worker.first_s,
+            seconds=worker.times,
+            peak_rss_mib=end['peak_rss_mib'],
+            imported_torch=end['imported_torch'],
+            labels_identical=float((ours == labels).mean()),
+            labels_differing=int((ours != labels).sum()),
+            largest_gap_where_labels_differ=float(
+                gap[ours != labels].max(initial=0)),
+            embedding_cosine_min=float(cosine.min()),
+            embedding_cosine_min_first_20=float(cosine[:20].min()))
+    return engines, list(labels.shape)
 
 
 def benchmark_onnx(config: Optional[str],
@@ -246,113 +362,38 @@ def benchmark_onnx(config: Optional[str],
         cfg_options: Config overrides.
 
     Returns:
-        ``machine``, ``export`` (seconds and MiB per file), ``agreement``
-        and ``engines`` (per engine: load, first image and timed seconds,
-        peak resident memory).
+        ``machine`` (:func:`~cascade_clip.utils.machine.describe_machine`,
+        with onnx and onnxruntime), ``load_average``, ``setting``,
+        ``export`` (seconds and MiB per file), ``agreement`` and
+        ``engines`` (per engine: load, first image and timed seconds, peak
+        resident memory).
     """
     threads = threads or os.cpu_count()
     os.makedirs(work_dir, exist_ok=True)
     load_before = _load_average()
     torch.set_num_threads(threads)
     model = init_model(config, checkpoint, 'cpu', cfg_options)
-    given_checkpoint = checkpoint
-    names = (
-        resolve_class_names(classes)
-        if classes is not None else list(model.class_names or ()))
-    if len(names) < 2:
-        raise ValueError('give --classes: the config names no classes')
-    if checkpoint is None:
-        checkpoint = osp.join(work_dir, 'random_weights.pth')
-        torch.save(
-            dict(
-                meta=dict(cfg=model.cfg.pretty_text),
-                state_dict=model.state_dict()), checkpoint)
+    names = class_names(model, classes)
+    weights = checkpoint or save_random_weights(model, work_dir)
     model_dir = osp.join(work_dir, 'onnx')
-    exported = onnx_export.export_onnx(
-        None, None, model_dir, overwrite=True, model=model)
-    export = {
-        name:
-        dict(
-            seconds=exported.seconds.get(name),
-            mib=exported.files[name] / 2**20)
-        for name in (onnx_export.IMAGE_MODEL, onnx_export.TEXT_ENCODER)
-    }
-    files = [osp.join(model_dir, onnx_export.IMAGE_MODEL)]
-    if int8:
-        path, seconds = quantize_int8(model_dir,
-                                      exported.manifest['export_id'])
-        export[osp.basename(path)] = dict(
-            seconds=seconds, mib=osp.getsize(path) / 2**20)
-        files.append(path)
+    export, image_models = export_models(model, model_dir, int8)
     agreement: Dict[str, Any] = dict(
-        window_scores_max_abs_diff=window_agreement(model, files, len(names)))
+        window_scores_max_abs_diff=window_agreement(model, image_models,
+                                                    len(names)))
     del model
-
     image = write_test_image(
         osp.join(work_dir, 'image.png'), tuple(image_size))
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    common = dict(
-        threads=threads, image=image, classes=names, templates=templates)
-    specs = {'pytorch': dict(engine='pytorch', checkpoint=checkpoint)}
-    for level in levels:
-        specs[f'onnxruntime ({level})'] = dict(
-            engine='onnxruntime',
-            model_dir=model_dir,
-            graph_optimization=level)
-    if batched:
-        specs[f'onnxruntime ({levels[0]}), all windows at once'] = dict(
-            engine='onnxruntime',
-            model_dir=model_dir,
-            graph_optimization=levels[0],
-            windows_per_batch=None)
-    if int8:
-        specs['onnxruntime int8 (all)'] = dict(
-            engine='onnxruntime', model_dir=model_dir, image_model=files[-1])
-    workers = []
-    try:
-        for i, (name, spec) in enumerate(specs.items()):
-            spec = dict(spec, out=osp.join(work_dir, f'engine{i}'), **common)
-            workers.append(Worker(name, spec, env))
-        for worker in workers:
-            worker.run(timed=False)
-        for _ in range(rounds):
-            for worker in workers:
-                worker.run()
-        ends = [worker.quit() for worker in workers]
-    finally:
-        for worker in workers:
-            worker.kill()
-
-    reference = workers[0].spec['out']
-    labels = np.load(reference + '_labels.npy')
-    embeddings = np.load(reference + '_embeddings.npy')
-    gap = pytorch_score_gap(checkpoint, image, embeddings, labels)
-    engines = {}
-    for worker, end in zip(workers, ends):
-        ours = np.load(worker.spec['out'] + '_labels.npy')
-        theirs = np.load(worker.spec['out'] + '_embeddings.npy')
-        cosine = (theirs * embeddings).sum(-1) / (
-            np.linalg.norm(theirs, axis=-1) *
-            np.linalg.norm(embeddings, axis=-1))
-        engines[worker.name] = dict(
-            load_s=worker.load_s,
-            first_image_s=worker.first_s,
-            seconds=worker.times,
-            peak_rss_mib=end['peak_rss_mib'],
-            imported_torch=end['imported_torch'],
-            labels_identical=float((ours == labels).mean()),
-            labels_differing=int((ours != labels).sum()),
-            largest_gap_where_labels_differ=float(
-                gap[ours != labels].max(initial=0)),
-            embedding_cosine_min=float(cosine.min()),
-            embedding_cosine_min_first_20=float(cosine[:20].min()))
-    agreement['labels_shape'] = list(labels.shape)
+    timed = time_engines(
+        engine_specs(weights, model_dir, image_models, levels, batched),
+        dict(threads=threads, image=image, classes=names, templates=templates),
+        work_dir, rounds)
+    engines, agreement['labels_shape'] = compare_engines(timed, image)
     return dict(
-        machine=machine_info(threads),
+        machine=describe_machine('cpu', libraries=('onnx', 'onnxruntime')),
         load_average=dict(before=load_before, after=_load_average()),
         setting=dict(
             config=config,
-            checkpoint=given_checkpoint,
+            checkpoint=checkpoint,
             image_size=list(image_size),
             classes=len(names),
             templates=templates,

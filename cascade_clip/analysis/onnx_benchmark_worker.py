@@ -16,29 +16,31 @@ of stdin: ``run`` segments the image (``seconds``; the first run also
 embeds the classes and saves ``<out>_labels.npy`` and
 ``<out>_embeddings.npy``), ``quit`` reports ``peak_rss_mib`` and which of
 torch and onnxruntime the process imported, and ends.
+
+Its peak memory is the package's own measure
+(:func:`cascade_clip.utils.memory.peak_rss_bytes`), whose file it loads by
+its path: the runtime's process never imports torch.
 """
+import importlib.util
 import json
-import resource
+import os.path as osp
 import sys
 import time
+from types import ModuleType
 from typing import Any, Callable, Dict, Tuple
 
 import numpy as np
 
+MEMORY = osp.join(
+    osp.dirname(osp.dirname(osp.abspath(__file__))), 'utils', 'memory.py')
 
-def peak_rss_mib() -> float:
-    """This process's peak resident memory in MiB: Linux's ``VmHWM``,
-    which starts anew at ``exec`` (``ru_maxrss`` keeps the peak of the
-    process that started this one), else ``ru_maxrss``."""
-    try:
-        with open('/proc/self/status') as f:
-            for line in f:
-                if line.startswith('VmHWM:'):
-                    return int(line.split()[1]) / 2**10
-    except OSError:
-        pass
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (2**20 if sys.platform == 'darwin' else 2**10)
+
+def load_file(name: str, path: str) -> ModuleType:
+    """The module in the file ``path``, imported without its package."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _pytorch(spec: Dict[str, Any]) -> Tuple[Callable, Callable]:
@@ -80,6 +82,7 @@ def _onnxruntime(spec: Dict[str, Any]) -> Tuple[Callable, Callable]:
 
 
 def main() -> None:
+    memory = load_file('memory', MEMORY)
     spec = json.loads(sys.argv[1])
     start = time.perf_counter()
     engines = dict(pytorch=_pytorch, onnxruntime=_onnxruntime)
@@ -101,7 +104,7 @@ def main() -> None:
             print(
                 json.dumps(
                     dict(
-                        peak_rss_mib=peak_rss_mib(),
+                        peak_rss_mib=memory.peak_rss_bytes() / 2**20,
                         imported_torch='torch' in sys.modules,
                         imported_onnxruntime='onnxruntime' in sys.modules)),
                 flush=True)

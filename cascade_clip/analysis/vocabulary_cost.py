@@ -6,83 +6,14 @@ them); :func:`measure_vocabulary_cost` also counts the text encoder's calls
 while images are segmented, which must be 0. What grows with K per image is
 the score maps: ``K x H x W`` floats per window batch and per image.
 """
-import ctypes
-import os
-import threading
 import time
-from contextlib import contextmanager
-from typing import Dict, Iterator, List, Optional, Sequence
+from typing import List, Optional, Sequence
 
 import torch
 
 from ..apis.model import init_model
+from ..utils.memory import peak_memory
 from .benchmark import _sample, _sync
-
-_PAGE = os.sysconf('SC_PAGE_SIZE') if hasattr(os, 'sysconf') else 4096
-
-
-def _rss_bytes() -> Optional[int]:
-    """Resident memory of this process (Linux), else ``None``."""
-    try:
-        with open('/proc/self/statm') as f:
-            return int(f.read().split()[1]) * _PAGE
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def _return_free_memory() -> None:
-    """Gives the memory the C allocator holds but no longer uses back to the
-    system (glibc's ``malloc_trim``; nothing elsewhere). Without it, memory
-    freed by an earlier image stays resident and is reused, and a block
-    that allocates no more than that shows no growth (0 MiB)."""
-    try:
-        # the symbols the process has loaded, libc's among them (no search
-        # for the library file, which find_library does with a subprocess)
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError, TypeError):
-        pass
-
-
-@contextmanager
-def peak_memory(device: torch.device) -> Iterator[Dict[str, float]]:
-    """Peak memory above the level at entry, in MiB, while the block runs:
-    CUDA's allocator peak on a GPU; on the CPU the resident memory sampled
-    every millisecond (Linux; ``None`` elsewhere), after the allocator's
-    free memory is returned to the system (:func:`_return_free_memory`), so
-    that what the block allocates shows even where an earlier block freed
-    it."""
-    result: Dict[str, Optional[float]] = dict(peak_mib=None)
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-        torch.cuda.reset_peak_memory_stats(device)
-        start = torch.cuda.memory_allocated(device)
-        yield result
-        torch.cuda.synchronize(device)
-        result['peak_mib'] = (torch.cuda.max_memory_allocated(device) -
-                              start) / 2**20
-        return
-    _return_free_memory()
-    start = _rss_bytes()
-    if start is None:
-        yield result
-        return
-    peak = [start]
-    done = threading.Event()
-
-    def sample():
-        while not done.is_set():
-            peak[0] = max(peak[0], _rss_bytes() or 0)
-            time.sleep(0.001)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    try:
-        yield result
-    finally:
-        done.set()
-        sampler.join()
-        peak[0] = max(peak[0], _rss_bytes() or 0)
-        result['peak_mib'] = (peak[0] - start) / 2**20
 
 
 def measure_vocabulary_cost(config: str,
@@ -108,7 +39,9 @@ def measure_vocabulary_cost(config: str,
         Per K: ``classes``, ``prompts``, ``embedding_s`` (computing all
         embeddings once), ``seconds_per_image``, ``peak_memory_mib`` (peak
         above the level before the images), ``score_map_mib`` (one ``K x H
-        x W`` float32 map), ``encoder_calls_during_images`` (0: the
+        x W`` float32 map), ``peak_memory_kind`` (see
+        :func:`~cascade_clip.utils.memory.peak_memory`),
+        ``encoder_calls_during_images`` (0: the
         embeddings are not recomputed).
     """
     torch.manual_seed(0)
@@ -162,7 +95,8 @@ def measure_vocabulary_cost(config: str,
                 prompts=prompts,
                 embedding_s=embedding_s,
                 seconds_per_image=seconds,
-                peak_memory_mib=memory['peak_mib'],
+                peak_memory_mib=memory['above_start_mib'],
+                peak_memory_kind=memory['kind'],
                 score_map_mib=count * image_size[0] * image_size[1] * 4 /
                 2**20,
                 encoder_calls_during_images=len(calls)))

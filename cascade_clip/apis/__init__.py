@@ -1,6 +1,8 @@
 """Entry points: :func:`init_model` (the one way to build and load a model),
-the open-vocabulary inferencer, the train / test configs behind
-``tools/train.py`` and ``tools/test.py``, and pictures of predictions."""
+the open-vocabulary inferencer, the train / test configs and their command
+lines (:mod:`.train`, :mod:`.test`: ``python -m cascade_clip.apis.train``,
+what ``tools/train.py`` runs; not imported here), and pictures of
+predictions."""
 from .experiment import test_config, train_config
 from .inference import OpenVocabularySegmenter, segment_images
 from .model import init_model, load_config

@@ -13,13 +13,13 @@ from mmseg.registry import DATASETS
 
 from ..structures.class_names import (ADE20K_150_CLASSES, ADE20K_847_CLASSES,
                                       PASCAL_CONTEXT_459_CLASSES)
-from .zero_shot_datasets import LayoutCheckMixin
+from .zero_shot_datasets import LayoutCheckMixin, PascalVOC20Dataset
 
 IGNORE_16BIT = 65535
 
 
 @DATASETS.register_module()
-class PascalVOC21Dataset(LayoutCheckMixin, BaseSegDataset):
+class PascalVOC21Dataset(PascalVOC20Dataset):
     """Pascal VOC 2012 with background: 21 classes, 0 background, 1-20 the
     objects, 255 void (no label reduction).
 
@@ -30,16 +30,10 @@ class PascalVOC21Dataset(LayoutCheckMixin, BaseSegDataset):
 
     def __init__(self,
                  ann_file: str,
-                 img_suffix: str = '.jpg',
-                 seg_map_suffix: str = '.png',
                  reduce_zero_label: bool = False,
                  **kwargs) -> None:
         super().__init__(
-            ann_file=ann_file,
-            img_suffix=img_suffix,
-            seg_map_suffix=seg_map_suffix,
-            reduce_zero_label=reduce_zero_label,
-            **kwargs)
+            ann_file=ann_file, reduce_zero_label=reduce_zero_label, **kwargs)
 
 
 @DATASETS.register_module()
@@ -55,16 +49,9 @@ class ADE20K150Dataset(LayoutCheckMixin, ADE20KDataset):
         classes=ADE20K_150_CLASSES, palette=ADE20KDataset.METAINFO['palette'])
 
 
-@DATASETS.register_module()
-class ADE20K847Dataset(LayoutCheckMixin, BaseSegDataset):
-    """The full ADE20K release with the 847 classes of the open-vocabulary
-    literature, as ``tools/dataset_converters/ade20k_847.py`` converts it.
-
-    Images ``images_847/{training,validation}/*.jpg``, labels
-    ``annotations_847/{training,validation}/*.png``: 16-bit, 0-846 the
-    classes in the order of ``class_lists/ade20k_847.tsv``, 65535 ignored.
-    """
-    METAINFO = dict(classes=ADE20K_847_CLASSES)
+class SixteenBitLabelsDataset(LayoutCheckMixin, BaseSegDataset):
+    """A dataset of ``.jpg`` images and 16-bit ``.png`` labels (more classes
+    than a byte holds), :data:`IGNORE_16BIT` ignored."""
 
     def __init__(self,
                  img_suffix: str = '.jpg',
@@ -79,7 +66,19 @@ class ADE20K847Dataset(LayoutCheckMixin, BaseSegDataset):
 
 
 @DATASETS.register_module()
-class PascalContext459Dataset(LayoutCheckMixin, BaseSegDataset):
+class ADE20K847Dataset(SixteenBitLabelsDataset):
+    """The full ADE20K release with the 847 classes of the open-vocabulary
+    literature, as ``tools/dataset_converters/ade20k_847.py`` converts it.
+
+    Images ``images_847/{training,validation}/*.jpg``, labels
+    ``annotations_847/{training,validation}/*.png``: 16-bit, 0-846 the
+    classes in the order of ``class_lists/ade20k_847.tsv``, 65535 ignored.
+    """
+    METAINFO = dict(classes=ADE20K_847_CLASSES)
+
+
+@DATASETS.register_module()
+class PascalContext459Dataset(SixteenBitLabelsDataset):
     """Pascal Context with all 459 classes of its full annotation, as
     ``tools/dataset_converters/pascal_context_459.py`` converts it.
 
@@ -90,15 +89,5 @@ class PascalContext459Dataset(LayoutCheckMixin, BaseSegDataset):
     """
     METAINFO = dict(classes=PASCAL_CONTEXT_459_CLASSES)
 
-    def __init__(self,
-                 ann_file: str,
-                 img_suffix: str = '.jpg',
-                 seg_map_suffix: str = '.png',
-                 ignore_index: int = IGNORE_16BIT,
-                 **kwargs) -> None:
-        super().__init__(
-            ann_file=ann_file,
-            img_suffix=img_suffix,
-            seg_map_suffix=seg_map_suffix,
-            ignore_index=ignore_index,
-            **kwargs)
+    def __init__(self, ann_file: str, **kwargs) -> None:
+        super().__init__(ann_file=ann_file, **kwargs)

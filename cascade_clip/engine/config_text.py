@@ -1,14 +1,16 @@
 """A run's config formatted as text once, not on every use.
 
 mmengine's ``Config.pretty_text`` formats the whole config with yapf on
-every call: about 1.8 s for the tiny configs on a 2-core CPU. A training run
-calls it at least six times (the environment log, the config file it dumps,
-the visualizer's copy, the runtime-info hook's metadata, and every
-checkpoint's ``meta``), which made up two thirds of a short run's time.
+every call, seconds on a CPU (docs/speed.md). A training run calls it at
+least six times (the environment log, the config file it dumps, the
+visualizer's copy, the runtime-info hook's metadata, and every
+checkpoint's ``meta``), most of a short run's time.
 :class:`TextCachedConfig` returns the same text, computed again only when
 the config's content has changed since.
 """
 from mmengine.config import Config
+
+from ..mmengine_private import config_text_key, share_config
 
 
 class TextCachedConfig(Config):
@@ -22,7 +24,7 @@ class TextCachedConfig(Config):
 
     @property
     def pretty_text(self) -> str:
-        key = (repr(self._cfg_dict.to_dict()), self._format_python_code)
+        key = config_text_key(self)
         cached = self.__dict__.get('_cached_pretty_text')
         if cached is not None and cached[0] == key:
             return cached[1]
@@ -37,7 +39,4 @@ def with_text_cache(cfg: Config) -> TextCachedConfig:
     copy: a change to either is a change to both)."""
     if isinstance(cfg, TextCachedConfig):
         return cfg
-    cached = TextCachedConfig.__new__(TextCachedConfig)
-    for name, value in cfg.__dict__.items():
-        object.__setattr__(cached, name, value)
-    return cached
+    return share_config(cfg, TextCachedConfig)

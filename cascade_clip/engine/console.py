@@ -9,21 +9,20 @@ table, mmengine's deprecation notices, and the per-class tables of the
 validations before the last (their summary table stays). A caller that
 prints its own tables (the demo) turns the evaluation tables off.
 """
-import io
 import logging
 import os.path as osp
-import sys
 import warnings
-from contextlib import contextmanager, redirect_stdout
-from typing import Iterator, Optional
+from contextlib import contextmanager
+from typing import ContextManager, Iterator, Optional
 
 from mmengine.hooks import Hook
-from mmengine.runner import BaseLoop, Runner
 from mmseg.registry import RUNNERS
 
 from ..checkpoint.safe_globals import checkpoint_globals
 from ..evaluation.zero_shot_metric import (PER_CLASS_TABLE_TITLES,
                                            SUMMARY_TABLE_TITLE)
+from ..mmengine_private import (CHECKPOINT_PRINT, EnvironmentLogRunner,
+                                printed_lines_dropped)
 
 # Messages of mmengine that say nothing a person needs while a run goes.
 FILE_ONLY_PREFIXES = (
@@ -32,7 +31,7 @@ FILE_ONLY_PREFIXES = (
     '"FileClient" will be deprecated',
     '"HardDiskBackend" is the alias',
     'Exp name: ',
-    'Loads checkpoint by ',
+    CHECKPOINT_PRINT,
 )
 
 
@@ -110,22 +109,25 @@ class _ConsoleHook(Hook):
 
     def __init__(self, console: BriefConsole):
         self.console = console
+        self.training = False
 
     def before_train(self, runner) -> None:
+        self.training = True
         runner.describe_run('training')
+
+    def after_train(self, runner) -> None:
+        self.training = False
 
     def before_test(self, runner) -> None:
         runner.describe_run('testing')
 
     def before_val_epoch(self, runner) -> None:
-        # `runner.train_loop` would build a loop given as a config
-        training = isinstance(runner._train_loop, BaseLoop)
-        self.console.per_class_tables = (not training
+        self.console.per_class_tables = (not self.training
                                          or runner.iter >= runner.max_iters)
 
 
 @RUNNERS.register_module()
-class BriefConsoleRunner(Runner):
+class BriefConsoleRunner(EnvironmentLogRunner):
     """mmengine's ``Runner`` with the brief console of this module; the log
     file (``<work_dir>/<timestamp>/<timestamp>.log``) keeps everything, and
     the full config is also written to ``<work_dir>/<config name>``.
@@ -140,9 +142,8 @@ class BriefConsoleRunner(Runner):
                 handler.addFilter(self.console)
         return logger
 
-    def _log_env(self, env_cfg: dict) -> None:
-        with self.console.file_only():
-            super()._log_env(env_cfg)
+    def environment_log(self) -> ContextManager:
+        return self.console.file_only()
 
     def wrap_model(self, *args, **kwargs):
         with self.console.file_only():
@@ -179,16 +180,8 @@ class BriefConsoleRunner(Runner):
     def load_checkpoint(self, *args, **kwargs):
         # mmengine prints (no logger) 'Loads checkpoint by local backend
         # from path: X' before logging 'Load checkpoint from X'
-        printed = io.StringIO()
-        try:
-            with redirect_stdout(printed), checkpoint_globals():
-                return super().load_checkpoint(*args, **kwargs)
-        finally:
-            kept = [
-                line for line in printed.getvalue().splitlines(True)
-                if not line.startswith(FILE_ONLY_PREFIXES)
-            ]
-            sys.stdout.write(''.join(kept))
+        with printed_lines_dropped([CHECKPOINT_PRINT]), checkpoint_globals():
+            return super().load_checkpoint(*args, **kwargs)
 
     def describe_run(self, what: str) -> None:
         """Logs what runs: config, work dir and files, device, classes,

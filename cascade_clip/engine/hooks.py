@@ -43,6 +43,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _buffer_state(buffer: HistoryBuffer) -> dict:
+    """The arguments that rebuild a ``HistoryBuffer``, as plain data."""
+    log_history, count_history = buffer.data
+    return dict(
+        log_history=_plain(log_history),
+        count_history=_plain(count_history),
+        max_length=buffer.max_length)
+
+
 @HOOKS.register_module()
 class PlainMessageHubHook(Hook):
     """Keeps the message hub's state in checkpoints as plain Python data.
@@ -60,11 +69,7 @@ class PlainMessageHubHook(Hook):
         if not hub:
             return
         buffers = {
-            key:
-            dict(
-                log_history=_plain(buffer._log_history),
-                count_history=_plain(buffer._count_history),
-                max_length=buffer.max_length)
+            key: _buffer_state(buffer)
             for key, buffer in hub['log_scalars'].items()
         }
         checkpoint['message_hub'] = dict(

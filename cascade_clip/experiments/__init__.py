@@ -1,11 +1,9 @@
-"""Experiments made of several runs of the tools: several seeds of one
-config, reported as mean ± std; several configs (an ablation's variants)
-over seeds, compared with Welch's intervals of their differences."""
-from .ablation import (compare, compare_reports, run_ablation, welch_interval,
-                       write_ablation)
-from .multi_seed import combine, format_table, run_seeds, write_results
+"""Experiments made of several runs of a config: several seeds of one
+config, reported as mean ± std (:mod:`.multi_seed`); several configs (an
+ablation's variants) over seeds, compared with Welch's intervals of their
+differences (:mod:`.ablation`); the runs they share (:mod:`.runs`).
 
-__all__ = [
-    'run_seeds', 'combine', 'format_table', 'write_results', 'run_ablation',
-    'compare', 'compare_reports', 'welch_interval', 'write_ablation'
-]
+Nothing is imported here, so that ``python -m
+cascade_clip.experiments.multi_seed`` (and ``.ablation``) run their module
+once.
+"""

@@ -1,14 +1,23 @@
 """Several configs (the variants of an ablation) trained and tested once per
 seed each, and compared over the seeds.
 
-:func:`run_ablation` runs every variant with every seed through the real
-tools (``tools/train.py`` and ``tools/test.py``, as
-:func:`.multi_seed.run_seed` runs them) in
-``<work_dir>/<config name>/seed_<seed>``, seed by seed (all variants of seed
-0, then of seed 1, ...: an interrupted ablation has compared as many seeds
-as it finished). It resumes as :func:`.multi_seed.run_seeds` does: a run
-whose test report exists is not run again, an interrupted training
-continues with ``--resume``, a trained run is only tested.
+    python -m cascade_clip.experiments.ablation BASELINE_CONFIG CONFIG
+        [CONFIG ...] --seeds 0 1 2 3 4 [--work-dir DIR] [--gpus N]
+        [--cfg-options k=v ...] [--shapes-world] [training options: --amp]
+
+(``tools/ablation.py`` in a checkout.) :func:`run_ablation` runs every
+variant with every seed (:func:`.runs.run_seed`) in
+``<work_dir>/<config name>/seed_<seed>`` (default work dir:
+``work_dirs/ablation``), seed by seed (all variants of seed 0, then of seed
+1, ...: an interrupted ablation has compared as many seeds as it
+finished). Running the same command again resumes it: a run whose test
+report exists is not run again, an interrupted training continues with
+``--resume``, a trained run is only tested. It writes ``ablation.md`` and
+``ablation.json`` into the work dir (and each variant's ``multi_seed.md``
+and ``multi_seed.json`` into its folder). ``--shapes-world`` first writes
+the shapes world's scenes where its configs (``configs/shapes/``) read
+them, ``data/shapes`` (kept if written before); the shapes world's
+ablation is docs/ablation.md's.
 
 :func:`compare` reports per variant the mean ± sample std (``ddof=1``) of
 mIoU(S), mIoU(U) and hIoU over its runs, and each variant's difference from
@@ -17,22 +26,33 @@ the first variant (the baseline) with a 95% interval from Welch's t
 independent samples of unequal variance (the same seed in two variants is
 not a pair: the models differ, and so do their initial weights).
 """
+import argparse
 import math
-import os
 import os.path as osp
 import statistics
 import sys
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Sequence, Tuple
 
-from ..evaluation.zero_shot_metric import write_json_atomic
-from ..utils.atomic_files import write_atomic
-from .multi_seed import (STD_NOTE, check_seeds, combine, config_max_iters,
-                         run_seed, seed_work_dir, write_results)
+from ..utils.cli import ToolParser, run_tool_main
+from .multi_seed import STD_NOTE, combine, write_results
+from .runs import (SUMMARY_COLUMNS, add_run_options, check_seeds,
+                   config_max_iters, number, parse_run_args, run_from_args,
+                   run_seed, seed_work_dir, write_result)
 
-ABLATION_COLUMNS = (('mIoU(S)', 'mIoU_seen'), ('mIoU(U)', 'mIoU_unseen'),
-                    ('hIoU', 'hIoU'))
-RESULT_JSON = 'ablation.json'
-RESULT_TABLE = 'ablation.md'
+ABLATION_COLUMNS = SUMMARY_COLUMNS[:3]  # mIoU(S), mIoU(U), hIoU
+RESULT_NAME = 'ablation'  # ablation.json, ablation.md
+# Where configs/shapes/ read the world (relative to the working directory).
+SHAPES_ROOT = 'data/shapes'
+# The end of --help: the shapes world's ablation (docs/ablation.md).
+SHAPES_ABLATION = '''the shapes world's ablation (docs/ablation.md):
+
+  python tools/ablation.py --shapes-world --seeds 0 1 2 3 4 \\
+    --work-dir work_dirs/ablation_shapes \\
+    configs/shapes/single-decoder_tiny_1xb16-2k_shapes20-64x64_inductive.py \\
+    configs/shapes/direct-aggregation_tiny_1xb16-2k_shapes20-64x64_inductive.py \\
+    configs/shapes/cascade-clip_tiny_1xb16-2k_shapes20-64x64_inductive.py
+
+(python -m cascade_clip.experiments.ablation where the package is installed)'''  # noqa: E501
 LEVEL = 0.95
 INTERVAL_NOTE = (
     'The difference of a variant b from the first variant a is mean_b - '
@@ -182,16 +202,12 @@ def compare_reports(variants: Sequence[Tuple[str, Sequence[str]]]) -> dict:
     return compare([(label, combine(reports)) for label, reports in variants])
 
 
-def _number(value: Optional[float], sign: str = '') -> str:
-    return 'n/a' if value is None else f'{value:{sign}.2f}'
-
-
 def _difference(interval: dict) -> str:
     if interval['low'] is None:
-        return f'{_number(interval["diff"], "+")} [n/a]'
-    return (f'{_number(interval["diff"], "+")} '
-            f'[{_number(interval["low"], "+")}, '
-            f'{_number(interval["high"], "+")}]')
+        return f'{number(interval["diff"], "+")} [n/a]'
+    return (f'{number(interval["diff"], "+")} '
+            f'[{number(interval["low"], "+")}, '
+            f'{number(interval["high"], "+")}]')
 
 
 def format_table(result: dict) -> str:
@@ -208,7 +224,7 @@ def format_table(result: dict) -> str:
     for variant in result['variants']:
         stats = [variant['summary'][k] for k in keys]
         lines.append(f'| {variant["label"]} | {len(variant["runs"])} | ' +
-                     ' | '.join(f'{_number(s["mean"])} ± {_number(s["std"])}'
+                     ' | '.join(f'{number(s["mean"])} ± {number(s["std"])}'
                                 for s in stats) + ' |')
     lines += [
         '', f'Difference from {result["baseline"]} (95% interval):', '', head,
@@ -225,7 +241,7 @@ def format_table(result: dict) -> str:
     for variant in result['variants']:
         for i, run in enumerate(variant['runs']):
             lines.append(f'| {variant["label"]} | {run} | ' + ' | '.join(
-                _number(variant['summary'][k]['values'][i])
+                number(variant['summary'][k]['values'][i])
                 for k in keys) + ' |')
     lines += ['', f'{result["std"]}.', '', f'{result["interval"]}.']
     return '\n'.join(lines)
@@ -233,13 +249,7 @@ def format_table(result: dict) -> str:
 
 def write_ablation(result: dict, out_dir: str) -> Dict[str, str]:
     """Writes ``ablation.json`` and ``ablation.md`` into ``out_dir``."""
-    os.makedirs(out_dir, exist_ok=True)
-    paths = dict(
-        json=osp.join(out_dir, RESULT_JSON),
-        table=osp.join(out_dir, RESULT_TABLE))
-    write_json_atomic(paths['json'], result)
-    write_atomic(format_table(result) + '\n', paths['table'])
-    return paths
+    return write_result(result, format_table(result), out_dir, RESULT_NAME)
 
 
 def run_ablation(configs: Sequence[str],
@@ -257,10 +267,9 @@ def run_ablation(configs: Sequence[str],
         seeds: One run of every variant per seed (``randomness.seed``).
         work_dir: Variant ``c`` runs seed ``s`` in
             ``work_dir/<c's file name>/seed_<s>``.
-        gpus: GPUs per run (more than one: ``dist_train.sh`` /
-            ``dist_test.sh``).
+        gpus: GPUs per run (more than one: ``torch.distributed.run``).
         cfg_options: ``key=value`` overrides for every training and test.
-        train_args: Further options of ``tools/train.py`` (``--amp``, ...).
+        train_args: Further options of the training (``--amp``, ...).
         python: Interpreter of the tools.
         log: Where progress lines go.
 
@@ -318,3 +327,38 @@ def run_ablation(configs: Sequence[str],
     log(format_table(result))
     log(f'written: {paths["json"]}, {paths["table"]}')
     return result
+
+
+def main() -> None:
+    """The command line (see the module's docstring)."""
+    parser = ToolParser(
+        description='Train and test several configs once per seed each, and '
+        'compare them with the first',
+        epilog=SHAPES_ABLATION,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        'configs', nargs='+', help='config files, the baseline first')
+    parser.add_argument(
+        '--seeds',
+        type=int,
+        nargs='+',
+        required=True,
+        help='one training run of every config per seed')
+    add_run_options(parser, 'work_dirs/ablation',
+                    'WORK_DIR/<config name>/seed_<seed>')
+    parser.add_argument(
+        '--shapes-world',
+        action='store_true',
+        help=f'first write the shapes world into {SHAPES_ROOT} (kept if '
+        'there)')
+    args, train_args = parse_run_args(parser)
+    if len(args.configs) < 2:
+        parser.error('give at least two configs to compare')
+    if args.shapes_world:
+        from ..synthetic.world import write_shapes_voc
+        print(f'shapes world: {write_shapes_voc(SHAPES_ROOT)}', flush=True)
+    run_from_args(run_ablation, args.configs, args, train_args)
+
+
+if __name__ == '__main__':
+    run_tool_main(main)

@@ -1,6 +1,6 @@
-"""Which device to run on, checked before anything is built, and its
-memory: what is free now, and whether an error was a failed allocation."""
-from typing import Optional, Union
+"""Which device to run on, checked before anything is built, and whether an
+error was a failed allocation on it (what is free: :mod:`.memory`)."""
+from typing import Union
 
 import torch
 
@@ -36,21 +36,6 @@ def check_device(device: Union[str, torch.device]) -> torch.device:
             raise NoGPUError(f'device {device}: there are {count} CUDA '
                              f'device(s), cuda:0..cuda:{count - 1}')
     return device
-
-
-def free_memory_bytes(device: torch.device) -> Optional[int]:
-    """Memory free on ``device`` now: CUDA's free memory, or the system's
-    available memory (Linux's ``MemAvailable``); ``None`` where unknown."""
-    if device.type == 'cuda':
-        return torch.cuda.mem_get_info(device)[0]
-    try:
-        with open('/proc/meminfo') as f:
-            for line in f:
-                if line.startswith('MemAvailable:'):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
 
 
 def is_out_of_memory(error: BaseException) -> bool:

@@ -24,7 +24,8 @@ from cascade_clip_runtime.scores import check_threshold, score_memory_bytes
 from ..apis.inference import OpenVocabularySegmenter
 from ..models.text_embeddings import TEMPLATES
 from ..utils.cli import error_line
-from ..utils.device import free_memory_bytes, is_out_of_memory
+from ..utils.device import is_out_of_memory
+from ..utils.memory import free_memory_bytes
 
 # A request's limits by default (WebDemo's max_classes, max_templates): a
 # list as long as ADE20K-847's passes.

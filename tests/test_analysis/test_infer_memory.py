@@ -20,7 +20,9 @@ def test_peak_memory_does_not_grow_with_the_classes(tmp_path):
                             env=_environment(),
                             timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
-    rows = [line.split() for line in result.stdout.splitlines()[2:]]
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith('machine: ') and 'cores' in lines[0]
+    rows = [line.split() for line in lines[3:]]
     peaks = {int(k): float(mib.replace(',', '')) for k, mib in rows}
     assert set(peaks) == {3, 300}
     full_size_scores = 297 * 1000 * 1500 * 4 / 2**20  # 1,700 MiB

@@ -45,6 +45,7 @@ def test_command_line(tmp_path, monkeypatch, capsys):
         'model.prompt_templates=multi'
     ], str(tmp_path), monkeypatch) == 0
     out = capsys.readouterr().out
+    assert out.startswith('machine: ') and ' cores, ' in out.splitlines()[0]
     assert '| classes | prompts embedded once |' in out
     assert '\n| 5 | 75 | ' in out  # 5 classes x 15 templates
     assert out.rstrip().endswith('| 0 |')  # no encoder call while segmenting

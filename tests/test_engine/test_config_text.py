@@ -59,7 +59,7 @@ def test_a_training_run_formats_its_config_once(tmp_path, monkeypatch):
             'val_dataloader': None,
             'val_evaluator': None
         })
-    reference = Config(copy.deepcopy(cfg._cfg_dict.to_dict()))
+    reference = Config(copy.deepcopy(cfg.to_dict()))
     calls = counting_format_code(monkeypatch)
     run_train(cfg)
     # the logs, the dumped config, the visualizer, the runtime metadata

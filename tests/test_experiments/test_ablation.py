@@ -267,3 +267,8 @@ def test_variant_labels_and_bad_input(tmp_path, monkeypatch, capsys):
         assert err.startswith('error: ') and err.count('\n') == 1, err
         assert message in err, err
     assert not os.listdir(tmp_path)  # nothing ran, nothing was written
+    # --help ends with the shapes world's ablation
+    assert run_tool_here(['ablation.py', '--help'], str(tmp_path),
+                         monkeypatch) == 0
+    assert ('configs/shapes/cascade-clip_tiny_1xb16-2k_shapes20-64x64_'
+            'inductive.py\n') in capsys.readouterr().out

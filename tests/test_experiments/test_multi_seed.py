@@ -10,7 +10,8 @@ import statistics
 import pytest
 from tools_helpers import VOC_INDUCTIVE, make_workspace, run_tool_here
 
-from cascade_clip.experiments.multi_seed import combine, format_table, run_seed
+from cascade_clip.experiments.multi_seed import combine, format_table
+from cascade_clip.experiments.runs import run_seed, tool_command
 
 # 4 iterations, a checkpoint every 2, no validation (each seed is tested)
 OPTIONS = [
@@ -175,3 +176,21 @@ def test_a_training_that_ends_without_its_last_checkpoint_is_named(tmp_path):
         f'{osp.join(run_dir, "iter_4.pth")}; its output: {console}')
     with open(console) as f:
         assert f.read().startswith('$ true ')
+
+
+def test_the_runs_go_through_the_package_entry_points(monkeypatch):
+    """One process (``python -m``), or one per GPU under
+    ``torch.distributed.run`` with the rendezvous of the environment (as
+    tools/dist_train.sh takes it)."""
+    assert tool_command('train', ['c.py', '--resume'], 1, 'py') == [
+        'py', '-m', 'cascade_clip.apis.train', 'c.py', '--resume'
+    ]
+    for name in ('NNODES', 'NODE_RANK', 'MASTER_ADDR', 'PORT'):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv('MASTER_PORT', '29611')
+    assert tool_command('test', ['c.py', 'm.pth'], 4, 'py') == [
+        'py', '-m', 'torch.distributed.run', '--nnodes=1', '--node_rank=0',
+        '--master_addr=127.0.0.1', '--nproc_per_node=4', '--master_port=29611',
+        '-m', 'cascade_clip.apis.test', 'c.py', 'm.pth', '--launcher',
+        'pytorch'
+    ]
