@@ -392,3 +392,29 @@ def test_benchmark_engines_run_in_processes_of_their_own(workspace, tmp_path):
                 pytorch=dict(engine, seconds=workers[0].times),
                 onnxruntime=engine)))
     assert '| onnxruntime | ' in table and '100.000% |' in table
+
+
+def test_the_seen_class_shift_goes_through_the_exported_model(workspace):
+    """An inductive model (seen-class shift 0.1) exported: with 'sky' unseen
+    the image model's scores are the segmentor's, ``sigmoid - 0.1`` on the
+    seen classes only (a sign flipped in the export fails here)."""
+    from cascade_clip.apis import init_model
+    segmenter = OnnxSegmenter(workspace['out'])
+    backend = segmenter.backend
+    names = CLASSES.split(',')
+    embeddings = backend.class_embeddings(names, 'multi')
+    shift = backend.score_shift(names, unseen=['sky'])
+    assert shift.tolist() == pytest.approx([0.1, 0.1, 0.0, 0.1, 0.1])
+    window = np.random.default_rng(0).standard_normal(
+        (1, 3, *backend.crop)).astype(np.float32)
+    shifted = backend.run_image_model(window, embeddings, shift)
+    plain = backend.run_image_model(window, embeddings, np.zeros(5))
+    np.testing.assert_allclose(
+        plain - shifted,
+        np.broadcast_to(shift[None, :, None, None], plain.shape),
+        atol=1e-6)
+    model = init_model(None, workspace['checkpoint'], 'cpu')
+    model.set_classes(torch.from_numpy(embeddings), unseen_classes=[2])
+    with torch.no_grad():
+        expected = model.encode_decode(torch.from_numpy(window)).numpy()
+    np.testing.assert_allclose(shifted, expected, atol=1e-5)
