@@ -3,7 +3,8 @@
     python tools/infer.py IMAGE_OR_FOLDER --checkpoint CKPT \
         --classes "cat,grass,sky" [--templates multi|single] [--out DIR]
         [--unseen NAMES|model] [--threshold P] [--distractors LIST|NAMES]
-        [--config CONFIG] [--device cpu|cuda] [--overwrite] [--skip-bad]
+        [--config CONFIG] [--device cpu|cuda] [--amp] [--overwrite]
+        [--skip-bad]
 
 Writes <image>_mask.png and <image>_overlay.png (with a legend) per image and
 prints the share of pixels of each class; with --threshold or --distractors
@@ -34,6 +35,11 @@ def parse_args():
     parser.add_argument('--checkpoint', required=True, help='trained model')
     parser.add_argument('--config', help='config (default: the checkpoint\'s)')
     parser.add_argument('--device', help='cpu or cuda (default: best)')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='bfloat16 autocast, where the CPU or GPU has bfloat16 '
+        '(faster; docs/speed.md)')
     return parser.parse_args()
 
 
@@ -50,7 +56,8 @@ def main():
         print(note)
     check_outputs_free(plan, args.overwrite)  # before the model is loaded
     segmenter = OpenVocabularySegmenter(args.checkpoint, args.config,
-                                        args.templates or 'multi', args.device)
+                                        args.templates or 'multi', args.device,
+                                        args.amp)
     unseen = unseen_names(args.unseen, classes, segmenter)
     failure = report(
         segmenter.segment_files(args.images, classes, args.out, None, unseen,

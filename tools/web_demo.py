@@ -1,7 +1,7 @@
 """Serve a web page that segments an image into the class names you type.
 
     python tools/web_demo.py [--checkpoint CKPT] [--config CFG]
-        [--host 127.0.0.1] [--port N] [--device cpu|cuda]
+        [--host 127.0.0.1] [--port N] [--device cpu|cuda] [--amp]
 
 Without --checkpoint it opens with the shipped shapes model (Cascade-CLIP
 trained by `tools/demo.py --seed 0` in the synthetic world of coloured
@@ -47,6 +47,10 @@ def parse_args():
         help='port (default: 7860, or the next free one up to 7959)')
     parser.add_argument('--device', help='cpu or cuda (default: best)')
     parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='bfloat16 autocast, where the CPU or GPU has bfloat16')
+    parser.add_argument(
         '--classes',
         help='the class names the page starts with, comma-separated '
         '(default: the model\'s classes)')
@@ -79,7 +83,7 @@ def main():
 
     checkpoint = args.checkpoint or SHIPPED_MODEL
     segmenter = OpenVocabularySegmenter(
-        checkpoint, args.config, device=args.device)
+        checkpoint, args.config, device=args.device, amp=args.amp)
     classes = parse_class_list(args.classes, DATASET_CLASSES) \
         if args.classes else None
     with tempfile.TemporaryDirectory(prefix='cascade-clip-web-') as work:

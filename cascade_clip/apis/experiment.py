@@ -20,7 +20,7 @@ from ..engine.config_text import with_text_cache
 from ..engine.console import BriefConsoleRunner
 from ..engine.optim import amp_optim_wrapper_options
 from ..evaluation.zero_shot_metric import JSON_NAME
-from ..utils.device import NoGPUError
+from ..utils.device import check_bfloat16, default_device
 from .model import load_config
 
 
@@ -122,8 +122,9 @@ def train_config(config: str,
             (so a resumed run without ``randomness.seed`` would draw
             another data order); the sampler then replays the data order
             and :class:`~cascade_clip.engine.IterSeedHook` the dropout.
-        amp: Mixed precision on the GPU (bfloat16 where supported, else
-            float16 with dynamic loss scaling).
+        amp: Mixed precision: bfloat16 where the hardware has it (on a GPU
+            float16 with dynamic loss scaling where it has not; on a CPU
+            without bfloat16 a refusal, docs/speed.md).
         load_from: Checkpoint to start from, e.g. the inductive model for a
             transductive run; checkpoints of the paper's code are converted
             on load.
@@ -135,7 +136,7 @@ def train_config(config: str,
         FileNotFoundError: the config or the checkpoint to start from is
             missing.
         NotACheckpointError: the checkpoint to start from is not one.
-        NoGPUError: ``amp`` without a GPU.
+        NoBFloat16Error: ``amp`` on a CPU without bfloat16.
     """
     cfg = _load(config, cfg_options, launcher, work_dir)
     if load_from is not None:
@@ -163,11 +164,9 @@ def train_config(config: str,
         # Every weight comes from the checkpoint; CLIP's file is not needed.
         cfg.model.pretrained = None
     if amp:
-        if not torch.cuda.is_available():
-            raise NoGPUError('--amp needs a CUDA GPU; on the CPU train in '
-                             'float32 (leave --amp out)')
-        cfg.optim_wrapper.update(
-            amp_optim_wrapper_options(torch.device('cuda')))
+        device = torch.device(default_device())
+        check_bfloat16(device)
+        cfg.optim_wrapper.update(amp_optim_wrapper_options(device))
     for key in ('val_evaluator', 'test_evaluator'):
         if cfg.get(key):
             _write_json_to(cfg[key], cfg.work_dir)
@@ -192,7 +191,8 @@ def test_config(config: str,
                 wait_time: float = 2,
                 cfg_options: Optional[dict] = None,
                 launcher: str = 'none',
-                overwrite: bool = False) -> Config:
+                overwrite: bool = False,
+                amp: bool = False) -> Config:
     """The config of an evaluation run.
 
     The zero-shot metric prints its seen / unseen / all tables and writes
@@ -212,6 +212,8 @@ def test_config(config: str,
         launcher: See :func:`train_config`.
         overwrite: Replace a ``zero_shot_metrics.json`` that ``work_dir``
             holds already (by default that is refused).
+        amp: Test in bfloat16 autocast (``model.test_cfg.amp``), where the
+            device's hardware has bfloat16.
 
     Raises:
         FileNotFoundError: the config or the checkpoint is missing.
@@ -229,6 +231,9 @@ def test_config(config: str,
             '--overwrite to replace it, or choose another --work-dir')
     cfg.load_from = checkpoint
     cfg.model.pretrained = None
+    if amp:
+        check_bfloat16(default_device())
+        cfg.model.test_cfg = dict(cfg.model.get('test_cfg') or {}, amp=True)
     # Only the test loop runs: a test-only config (cross-dataset) need not
     # carry a training schedule.
     for key in ('train_dataloader', 'train_cfg', 'optim_wrapper',

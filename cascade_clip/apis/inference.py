@@ -132,15 +132,20 @@ class OpenVocabularySegmenter(Segmenter):
         templates: Prompt templates: ``'multi'`` (the 15), ``'single'`` or
             a list.
         device: Default: CUDA if available.
+        amp: Run the networks in bfloat16 autocast where the device's
+            hardware has it (faster; labels agree with float32's on most
+            pixels: docs/speed.md).
     """
 
     def __init__(self,
                  checkpoint: str,
                  config: Optional[str] = None,
                  templates: Union[str, Sequence[str]] = 'multi',
-                 device: Optional[str] = None):
+                 device: Optional[str] = None,
+                 amp: bool = False):
         super().__init__(
-            TorchBackend(init_model(config, checkpoint, device), templates))
+            TorchBackend(
+                init_model(config, checkpoint, device, amp=amp), templates))
 
     @property
     def model(self) -> nn.Module:
@@ -164,7 +169,8 @@ def segment_images(path: str,
                    config: Optional[str] = None,
                    device: Optional[str] = None,
                    overwrite: bool = True,
-                   unseen: Optional[Sequence[str]] = None) -> List[dict]:
+                   unseen: Optional[Sequence[str]] = None,
+                   amp: bool = False) -> List[dict]:
     """Segments an image or every image of a folder with a checkpoint and
     saves the pictures: :meth:`~cascade_clip_runtime.segmenter.Segmenter.
     segment_files` (its arguments and results) of an
@@ -178,7 +184,8 @@ def segment_images(path: str,
     check_class_names(names)
     plan = plan_inference(path, out_dir)
     check_outputs_free(plan, overwrite)
-    segmenter = OpenVocabularySegmenter(checkpoint, config, templates, device)
+    segmenter = OpenVocabularySegmenter(checkpoint, config, templates, device,
+                                        amp)
     return list(
         segmenter.segment_files(path, names, out_dir, None, unseen, overwrite,
                                 plan))

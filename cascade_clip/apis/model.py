@@ -12,7 +12,7 @@ from ..checkpoint import (check_checkpoint_file, checkpoint_globals,
                           config_from_checkpoint)
 from ..config_files import config_path
 from ..config_options import check_cfg_options
-from ..utils.device import check_device, default_device
+from ..utils.device import check_bfloat16, check_device, default_device
 
 
 def load_config(config: Union[str, Config],
@@ -37,7 +37,8 @@ def load_config(config: Union[str, Config],
 def init_model(config: Union[str, Config, None],
                checkpoint: Optional[str] = None,
                device: Union[str, torch.device, None] = None,
-               cfg_options: Optional[dict] = None) -> nn.Module:
+               cfg_options: Optional[dict] = None,
+               amp: bool = False) -> nn.Module:
     """The config's model, in eval mode on ``device``.
 
     Every weight comes from ``checkpoint`` (this project's, or the paper's,
@@ -52,16 +53,22 @@ def init_model(config: Union[str, Config, None],
         device: ``'cpu'``, ``'cuda'``, ``'cuda:N'`` (default: CUDA where
             available).
         cfg_options: Config overrides, as ``--cfg-options`` gives them.
+        amp: Test in bfloat16 autocast (``model.test_cfg['amp']``), where
+            the device's hardware has bfloat16 (see
+            :func:`~cascade_clip.utils.device.check_bfloat16`).
 
     Raises:
         FileNotFoundError: the config or the checkpoint is missing.
         NotACheckpointError: the checkpoint is not one (text, CLIP's
             weights, ...).
         NoGPUError: a CUDA device without a GPU.
+        NoBFloat16Error: ``amp`` on a device without bfloat16.
     """
     from mmengine.runner import load_checkpoint
     from mmseg.registry import MODELS
     device = check_device(device or default_device())
+    if amp:
+        check_bfloat16(device)
     if checkpoint is not None:
         check_checkpoint_file(checkpoint, '--checkpoint')
     if config is None:
@@ -70,6 +77,8 @@ def init_model(config: Union[str, Config, None],
                              'or both')
         config = config_from_checkpoint(checkpoint)
     cfg = load_config(config, cfg_options)
+    if amp:
+        cfg.model.test_cfg = dict(cfg.model.get('test_cfg') or {}, amp=True)
     model_cfg = copy.deepcopy(cfg.model)
     model_cfg.pretrained = None
     model = MODELS.build(model_cfg)

@@ -4,6 +4,7 @@ installed package has no ``tools/``).
 
     python -m cascade_clip.apis.test CONFIG CHECKPOINT [--eval mIoU]
         [--work-dir DIR] [--overwrite] [--out DIR] [--show] [--show-dir DIR]
+        [--amp]
         [--cfg-options k=v ...] [--launcher ...] [--verbose] [--debug]
 
 The results (zero_shot_metrics.json, the log) go to --work-dir, by default
@@ -36,6 +37,11 @@ def parse_args():
         help='replace the results that --work-dir holds already')
     parser.add_argument('--out', help='folder for predicted label PNGs')
     parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='bfloat16 autocast, where the CPU or GPU has bfloat16 '
+        '(faster; the metrics within docs/speed.md\'s tolerance)')
+    parser.add_argument(
         '--show', action='store_true', help='show predictions in a window')
     parser.add_argument(
         '--show-dir', help='folder for prediction / ground-truth pictures')
@@ -65,7 +71,8 @@ def main() -> None:
         wait_time=args.wait_time,
         cfg_options=args.cfg_options,
         launcher=args.launcher,
-        overwrite=args.overwrite)
+        overwrite=args.overwrite,
+        amp=args.amp)
     init_cpu_distributed(args.launcher)
     run_test(cfg, brief=not args.verbose)
     finish_distributed()

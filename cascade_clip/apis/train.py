@@ -24,7 +24,9 @@ def parse_args():
         action='store_true',
         help='continue from the last checkpoint in the work dir')
     parser.add_argument(
-        '--amp', action='store_true', help='mixed precision (GPU)')
+        '--amp',
+        action='store_true',
+        help='mixed precision: bfloat16 where the CPU or GPU has it')
     parser.add_argument(
         '--load-from',
         help='checkpoint to start from (e.g. the inductive model)')

@@ -1,11 +1,12 @@
 """How the optimiser steps: a constructor whose parameter groups are as few
 as the options allow, with the fastest step implementation for the device,
 and the mixed-precision options of ``--amp``."""
+from contextlib import contextmanager
 from typing import List, Optional, Union
 
 import torch
-from mmengine.optim import DefaultOptimWrapperConstructor
-from mmseg.registry import OPTIM_WRAPPER_CONSTRUCTORS
+from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapper
+from mmseg.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS
 from torch import nn
 
 
@@ -99,9 +100,34 @@ def amp_dtype(device: torch.device) -> torch.dtype:
     return torch.bfloat16
 
 
+@OPTIM_WRAPPERS.register_module()
+class AutocastOptimWrapper(OptimWrapper):
+    """mmengine's ``OptimWrapper`` with the forward passes of a training
+    step under ``torch.autocast(dtype)`` on the model's device, without loss
+    scaling: bfloat16 training on a CPU (mmengine's ``AmpOptimWrapper``
+    needs a GPU).
+
+    Args:
+        dtype: The autocast type (``'bfloat16'``).
+        **kwargs: ``OptimWrapper``'s.
+    """
+
+    def __init__(self, dtype: str = 'bfloat16', **kwargs):
+        super().__init__(**kwargs)
+        self.cast_dtype = getattr(torch, dtype)
+
+    @contextmanager
+    def optim_context(self, model: nn.Module):
+        device = next(model.parameters()).device.type
+        with super().optim_context(model), torch.autocast(
+                device, dtype=self.cast_dtype):
+            yield
+
+
 def amp_optim_wrapper_options(device: torch.device) -> dict:
     """What turns an ``optim_wrapper`` config into mixed precision on
-    ``device``: mmengine's ``AmpOptimWrapper`` in :func:`amp_dtype`.
+    ``device``: mmengine's ``AmpOptimWrapper`` in :func:`amp_dtype` on a
+    GPU, :class:`AutocastOptimWrapper` in bfloat16 on a CPU.
 
     float16 gets dynamic loss scaling. bfloat16 gets none: it has float32's
     exponent range, so its gradients do not underflow where float32's would
@@ -109,6 +135,8 @@ def amp_optim_wrapper_options(device: torch.device) -> dict:
     inf check of every gradient, and a wait for the GPU to read its result
     before the optimizer may step).
     """
+    if device.type != 'cuda':
+        return dict(type='AutocastOptimWrapper', dtype='bfloat16')
     dtype = amp_dtype(device)
     return dict(
         type='AmpOptimWrapper',

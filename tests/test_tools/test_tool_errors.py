@@ -82,7 +82,6 @@ BAD_INPUTS = {
     (['benchmark.py', VOC_INDUCTIVE, 'notes.txt', '--device',
       'cpu'], True, None),
     'no_data': (['train.py', VOC_INDUCTIVE], False, None),
-    'amp': (['train.py', VOC_INDUCTIVE, '--amp'], False, None),
     'debug': (['test.py', VOC_INDUCTIVE, 'notes.txt', '--debug'], True, None),
     'resume': ([
         'train.py', VOC_INDUCTIVE, '--resume', '--work-dir', 'run',
@@ -139,17 +138,6 @@ def test_known_errors_are_one_line_that_says_what_to_do(bad_runs):
     after = snapshot(root)
     # the resumed run's new folder aside, no file changed
     assert {p: after[p] for p in before} == before
-
-
-@pytest.mark.skipif(
-    torch.cuda.is_available(),
-    reason='the error is for machines without a GPU')
-def test_amp_without_a_gpu_says_so(bad_runs):
-    amp = bad_runs[2]['amp']
-    assert amp.returncode == 1
-    assert one_error_line(amp) == (
-        'error: --amp needs a CUDA GPU; on the CPU train in float32 (leave '
-        '--amp out)')
 
 
 def test_debug_shows_the_traceback(bad_runs, monkeypatch):

@@ -69,8 +69,10 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
         test_cfg: ``mode`` (``'whole'`` or ``'slide'``); ``crop_size``,
             ``stride`` and ``windows_per_batch`` (default all) of the
             windows; ``cuda_graph`` (replay inference from captured CUDA
-            graphs; default off); ``keep_seg_logits`` (default true: keep
-            every class's scores at full size; false: only the labels, see
+            graphs; default off); ``amp`` (the networks under bfloat16
+            autocast at test time, the scores in float32; default off);
+            ``keep_seg_logits`` (default true: keep every class's scores at
+            full size; false: only the labels, see
             :func:`~.postprocess.scores_to_samples`).
         data_preprocessor: ``SegDataPreProcessor`` config.
         ignore_index: Label value that is not a class.
@@ -285,10 +287,17 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
         return self._encode_decode(inputs)
 
     def _encode_decode(self, inputs: Tensor) -> Tensor:
-        pred_masks = self.decode_head(
-            self.extract_feat(inputs), self.get_class_embeddings())
-        scores = self.decode_head.predict_by_feat(pred_masks, self.seen_mask)
-        return resize_bilinear(scores, inputs.shape[2:])
+        # test_cfg['amp']: the networks under bfloat16 autocast, the scores
+        # back in float32 (they are summed over windows and resized)
+        with torch.autocast(
+                inputs.device.type,
+                dtype=torch.bfloat16,
+                enabled=bool(self.test_cfg.get('amp'))):
+            pred_masks = self.decode_head(
+                self.extract_feat(inputs), self.get_class_embeddings())
+            scores = self.decode_head.predict_by_feat(pred_masks,
+                                                      self.seen_mask)
+        return resize_bilinear(scores.float(), inputs.shape[2:])
 
     def slide_inference(
             self,
