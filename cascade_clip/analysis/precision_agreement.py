@@ -145,6 +145,52 @@ def golden_bfloat16(case: str) -> Agreement:
                      float(np.average(shares, weights=sizes)), min(shares))
 
 
+def golden_int8(case: str, work_dir: str) -> Agreement:
+    """A golden case's model exported to ONNX, its image model in float32
+    and in int8, on the case's recorded windows (its 64x64 images and the
+    windows of its sliding-window image) with the case's class
+    embeddings."""
+    from cascade_clip_runtime.onnx_backend import OnnxBackend
+    from cascade_clip_runtime.scores import sliding_windows
+    from mmengine.config import Config
+
+    from ..config_files import config_path
+    from ..deploy.export import export_onnx
+    from .onnx_benchmark import quantize_int8
+    data = torch.load(case + '.pt', weights_only=True)
+    model = golden_model(case)
+    # the tiny configs' test data settings around the case's model
+    cfg = Config.fromfile(
+        config_path('tiny/cascade-clip_tiny_1xb2-40_voc20-64x64_inductive.py'))
+    cfg.model = dict(
+        data['official_model_cfg'],
+        data_preprocessor=cfg.model.data_preprocessor,
+        test_cfg=model.test_cfg)
+    model.cfg = cfg
+    folder = osp.join(work_dir, osp.basename(case) + '_onnx')
+    result = export_onnx(None, None, folder, overwrite=True, model=model)
+    int8, _ = quantize_int8(folder, result.manifest['export_id'])
+    embeddings = model.get_class_embeddings().detach().numpy()
+    shift = np.zeros(len(embeddings), np.float32)
+    crop = tuple(model.test_cfg['crop_size'])
+    image = data['slide_img'].numpy()
+    windows = [data['img'].numpy()] + [
+        image[:, :, y1:y2, x1:x2] for y1, y2, x1, x2 in sliding_windows(
+            *image.shape[2:], crop, tuple(model.test_cfg['stride']))
+    ]
+    windows = np.concatenate(windows)
+    labels = [
+        OnnxBackend(folder,
+                    image_model=path).run_image_model(windows, embeddings,
+                                                      shift).argmax(1)
+        for path in (None, int8)
+    ]
+    shares = (labels[0] == labels[1]).mean(axis=(1, 2)) * 100
+    return Agreement(f'golden case {osp.basename(case)}, recorded windows',
+                     'int8', len(shares), float(shares.mean()),
+                     float(shares.min()))
+
+
 @dataclass
 class AgreementReport:
     """What :func:`measure_agreement` measured."""
@@ -186,6 +232,9 @@ def measure_agreement(checkpoint: str,
             os.makedirs(folder, exist_ok=True)
             report.results.append(shapes_int8(checkpoint, scenes, folder))
             log(report.results[-1])
+            for case in golden:
+                report.results.append(golden_int8(case, folder))
+                log(report.results[-1])
     return report
 
 

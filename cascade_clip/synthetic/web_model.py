@@ -24,17 +24,17 @@ from mmengine.config import Config
 from PIL import Image
 
 from ..checkpoint import config_from_checkpoint
+from ..config_files import config_path
 from .world import CLASSES, UNSEEN, render_scene
 
 SHIPPED_MODEL = osp.join(
     osp.dirname(osp.abspath(__file__)), 'shapes_web_model.pth')
-# The shapes config's own values of what a demo run sets per machine.
-_PORTABLE = {
-    'train_dataloader.dataset.data_root': 'data/shapes/VOCdevkit/VOC2012',
-    'val_dataloader.dataset.data_root': 'data/shapes/VOCdevkit/VOC2012',
-    'test_dataloader.dataset.data_root': 'data/shapes/VOCdevkit/VOC2012',
-    'model.pretrained': 'cascade_clip/synthetic/tiny_clip_shapes.safetensors',
-}
+# What a demo run sets per machine, put back to its config's own values.
+_PORTABLE = ('train_dataloader.dataset.data_root',
+             'val_dataloader.dataset.data_root',
+             'test_dataloader.dataset.data_root', 'model.pretrained')
+# The web demo's model: the shapes world with its background a class.
+WEB_CONFIG = ('shapes/cascade-clip_tiny_1xb16-2k_shapes21-64x64_inductive.py')
 METRIC_KEYS = ('mIoU_seen', 'mIoU_unseen', 'hIoU', 'mIoU', 'aAcc')
 
 
@@ -60,6 +60,14 @@ class WebModelInfo:
     metrics: Dict[str, float]
     float16: int
     float32: int
+
+
+def _get(cfg: Config, key: str):
+    """``cfg['a']['b']`` for ``key`` ``'a.b'``."""
+    value = cfg
+    for part in key.split('.'):
+        value = value[part]
+    return value
 
 
 def _latest_checkpoint(work_dir: str) -> str:
@@ -91,7 +99,9 @@ def _compact(
     return out, halves, fulls
 
 
-def export_web_model(demo_dir: str, out: str = SHIPPED_MODEL) -> WebModelInfo:
+def export_web_model(demo_dir: str,
+                     out: str = SHIPPED_MODEL,
+                     config: str = WEB_CONFIG) -> WebModelInfo:
     """Writes the inference-only model of a ``tools/demo.py`` run.
 
     Args:
@@ -99,6 +109,8 @@ def export_web_model(demo_dir: str, out: str = SHIPPED_MODEL) -> WebModelInfo:
             inductive checkpoint (the latest ``iter_N.pth`` is taken) and
             ``zero_shot_metrics.json``.
         out: The file to write (default: the one the package ships).
+        config: The config the run trained (its data and CLIP paths are
+            stored, not the run's machine's).
 
     Raises:
         FileNotFoundError: the run has no checkpoint or no metrics.
@@ -117,7 +129,8 @@ def export_web_model(demo_dir: str, out: str = SHIPPED_MODEL) -> WebModelInfo:
         for key in METRIC_KEYS if summary.get(key) is not None
     }
     cfg = config_from_checkpoint(checkpoint)
-    cfg.merge_from_dict(_PORTABLE)
+    own = Config.fromfile(config_path(config))
+    cfg.merge_from_dict({key: _get(own, key) for key in _PORTABLE})
     cfg.pop('work_dir', None)
     cfg.pop('load_from', None)
     saved = torch.load(checkpoint, map_location='cpu', weights_only=True)

@@ -271,9 +271,10 @@ def test_export_keeps_every_weight_exactly(tmp_path, monkeypatch, capsys):
                     mIoU=1.7,
                     aAcc=9.0))))
     out = str(tmp_path / 'web.pth')
-    code = run_tool_here(
-        ['make_web_demo_model.py',
-         str(tmp_path / 'demo'), '--out', out], str(tmp_path), monkeypatch)
+    code = run_tool_here([
+        'make_web_demo_model.py',
+        str(tmp_path / 'demo'), '--out', out, '--config', SHAPES_CONFIG
+    ], str(tmp_path), monkeypatch)
     assert code == 0, capsys.readouterr().err
     printed = capsys.readouterr().out
     assert 'seed 3' in printed and 'mIoU_unseen 2.50' in printed
@@ -288,6 +289,8 @@ def test_export_keeps_every_weight_exactly(tmp_path, monkeypatch, capsys):
     stored = Config.fromstring(saved['meta']['cfg'], file_format='.py')
     assert stored.test_dataloader.dataset.data_root == (
         'data/shapes/VOCdevkit/VOC2012')
+    assert stored.model.pretrained == (
+        'cascade_clip/synthetic/tiny_clip_shapes.safetensors')
     assert '/elsewhere' not in saved['meta']['cfg']
     assert web_model_provenance(out) == dict(
         source='tools/demo.py --seed 3 (inductive, 7 iterations)',
