@@ -19,8 +19,9 @@ Training: train_step with the config's optimizer on random batches of the
 training crop. Without a CHECKPOINT the weights are random; timings do not
 depend on them.
 """
-from cascade_clip.analysis.benchmark import (benchmark, format_benchmark,
-                                             write_json)
+from cascade_clip.analysis.benchmark import (alternate_precisions, benchmark,
+                                             format_alternation,
+                                             format_benchmark, write_json)
 from cascade_clip.utils.cli import ToolParser, add_cfg_options, run_tool_main
 
 
@@ -75,6 +76,13 @@ def parse_args():
         action='store_true',
         help='float32 matrix products on TF32 tensor cores (GPU only; '
         'outputs are then not float32-exact)')
+    parser.add_argument(
+        '--alternate',
+        type=int,
+        default=0,
+        metavar='ROUNDS',
+        help='time float32 and bfloat16 autocast in turn for ROUNDS rounds '
+        'and print one table of both (docs/speed.md)')
     parser.add_argument('--out', help='also write the results as JSON here')
     add_cfg_options(parser)
     args = parser.parse_args()
@@ -85,6 +93,23 @@ def parse_args():
 
 def main():
     args = parse_args()
+    if args.alternate:
+        result = alternate_precisions(
+            args.config,
+            args.alternate,
+            checkpoint=args.checkpoint,
+            device=args.device,
+            warmup=args.warmup,
+            images=args.images,
+            image_size=args.image_size,
+            train_iters=args.train_iters,
+            train_warmup=args.train_warmup,
+            batch_size=args.batch_size,
+            cfg_options=args.cfg_options)
+        print(format_alternation(result))
+        if args.out:
+            write_json(result, args.out)
+        return
     result = benchmark(
         args.config,
         checkpoint=args.checkpoint,

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import os.path as osp
+import statistics
 import time
 from contextlib import contextmanager, nullcontext
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -474,3 +475,78 @@ def write_json(result: Dict[str, Any], path: str) -> None:
         os.makedirs(osp.dirname(path), exist_ok=True)
     with open(path, 'w') as f:
         json.dump(result, f, indent=2)
+
+
+def alternate_precisions(config: str,
+                         rounds: int = 3,
+                         **options) -> Dict[str, Any]:
+    """:func:`benchmark` in float32 and under bfloat16 autocast in turn,
+    ``rounds`` times, so that both see the same machine: a table of one run
+    (the machine's speed drifts between runs).
+
+    Args:
+        config: Config file.
+        rounds: Rounds of float32 then bfloat16.
+        **options: :func:`benchmark`'s (not ``amp``).
+
+    Returns:
+        ``machine`` and, per ``'float32'`` / ``'bfloat16'``, the list of
+        each round's ``seconds_per_image``, ``seconds_per_iter`` and
+        ``peak_memory_mib`` of inference.
+    """
+    found: Dict[str, Dict[str, list]] = {
+        name: dict(seconds_per_image=[], seconds_per_iter=[], peak_mib=[])
+        for name in ('float32', 'bfloat16')
+    }
+    machine = None
+    for _ in range(rounds):
+        for name in found:
+            result = benchmark(config, amp=name == 'bfloat16', **options)
+            machine = result['machine']
+            inference, training = result['inference'], result['training']
+            if inference is not None:
+                found[name]['seconds_per_image'].append(
+                    inference['seconds_per_image'])
+                found[name]['peak_mib'].append(inference['peak_memory_mib'])
+            if training is not None:
+                found[name]['seconds_per_iter'].append(
+                    training['seconds_per_iter'])
+    return dict(config=config, rounds=rounds, machine=machine, **found)
+
+
+def _span(values: Sequence[float], unit: str = ' s') -> str:
+    if not values:
+        return '-'
+    return f'{min(values):.2f}-{max(values):.2f}{unit}'
+
+
+def format_alternation(result: Dict[str, Any]) -> str:
+    """The result of :func:`alternate_precisions` as a markdown table:
+    each figure's range over the rounds, and bfloat16's speed-up (the
+    ratio of the medians)."""
+    fp32, bf16 = result['float32'], result['bfloat16']
+
+    def ratio(key):
+        if not fp32[key] or not bf16[key]:
+            return '-'
+        speedup = statistics.median(fp32[key]) / statistics.median(bf16[key])
+        return f'{speedup:.2f}x'
+
+    machine = result['machine']
+    lines = [
+        f'{result["config"]}, {result["rounds"]} rounds alternating; '
+        f'{machine["cpu"]} ({machine["cpu_cores"]} cores, '
+        f'{machine["threads"]} threads), GPU: {machine["gpu"] or "none"}, '
+        f'torch {machine["torch"]}',
+        '',
+        '| | float32 | bfloat16 autocast | bfloat16 speed-up |',
+        '|---|---|---|---|',
+        f'| inference, one image | {_span(fp32["seconds_per_image"])} | '
+        f'{_span(bf16["seconds_per_image"])} | '
+        f'{ratio("seconds_per_image")} |',
+        f'| training step | {_span(fp32["seconds_per_iter"])} | '
+        f'{_span(bf16["seconds_per_iter"])} | {ratio("seconds_per_iter")} |',
+        f'| inference peak memory | {_span(fp32["peak_mib"], " MiB")} | '
+        f'{_span(bf16["peak_mib"], " MiB")} | |',
+    ]
+    return '\n'.join(lines)

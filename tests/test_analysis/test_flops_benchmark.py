@@ -282,6 +282,32 @@ def test_benchmark_tool_writes_json(tmp_path):
     assert result['training']['iters_per_s'] > 0
 
 
+def test_precisions_in_turn_make_one_table(monkeypatch):
+    """--alternate: float32 and bfloat16 in turn, every round's figure of
+    each kept, one table with the ranges and the speed-up."""
+    from cascade_clip.analysis import benchmark as module
+    calls = []
+    seconds = {False: [0.4, 0.5], True: [0.2, 0.3]}
+
+    def fake(config, amp=False, **options):
+        calls.append(amp)
+        value = seconds[amp][calls.count(amp) - 1]
+        return dict(
+            machine=dict(
+                cpu='cpu', cpu_cores=2, threads=2, gpu=None, torch='t'),
+            inference=dict(seconds_per_image=value, peak_memory_mib=10.0),
+            training=dict(seconds_per_iter=2 * value))
+
+    monkeypatch.setattr(module, 'benchmark', fake)
+    result = module.alternate_precisions(TINY, 2, device='cpu')
+    assert calls == [False, True, False, True]
+    assert result['float32']['seconds_per_image'] == [0.4, 0.5]
+    table = module.format_alternation(result)
+    assert '| inference, one image | 0.40-0.50 s | 0.20-0.30 s | 1.80x |' in (
+        table)
+    assert '| training step | 0.80-1.00 s | 0.40-0.60 s | 1.80x |' in table
+
+
 def test_benchmark_tf32_is_for_gpus_and_restores_the_precision():
     """--tf32 is refused on the CPU; a run leaves the global float32 matmul
     precision as it found it and records the mode it timed."""
