@@ -5,7 +5,7 @@
                               [--image-size H W] [--train-iters N]
                               [--train-warmup N] [--batch-size B]
                               [--cuda-graph] [--compile] [--throughput N]
-                              [--tf32]
+                              [--tf32] [--alternate ROUNDS]
                               [--out FILE] [--cfg-options k=v ...]
 
 Inference: the paper's protocol, one image at a time, 100 warm-up images
@@ -17,7 +17,8 @@ times forward passes of N training-size crops at once (windows/s); --tf32
 lets float32 matrix products use TF32 tensor cores (GPU; not float32-exact).
 Training: train_step with the config's optimizer on random batches of the
 training crop. Without a CHECKPOINT the weights are random; timings do not
-depend on them.
+depend on them. --alternate ROUNDS times float32 and bfloat16 autocast in
+turn, ROUNDS times each, and prints one table of both (docs/speed.md).
 """
 from cascade_clip.analysis.benchmark import (alternate_precisions, benchmark,
                                              format_alternation,
@@ -93,40 +94,29 @@ def parse_args():
 
 def main():
     args = parse_args()
-    if args.alternate:
-        result = alternate_precisions(
-            args.config,
-            args.alternate,
-            checkpoint=args.checkpoint,
-            device=args.device,
-            warmup=args.warmup,
-            images=args.images,
-            image_size=args.image_size,
-            train_iters=args.train_iters,
-            train_warmup=args.train_warmup,
-            batch_size=args.batch_size,
-            cfg_options=args.cfg_options)
-        print(format_alternation(result))
-        if args.out:
-            write_json(result, args.out)
-        return
-    result = benchmark(
-        args.config,
+    options = dict(
         checkpoint=args.checkpoint,
         device=args.device,
-        amp=args.amp,
         warmup=args.warmup,
         images=args.images,
         image_size=args.image_size,
         train_iters=args.train_iters,
         train_warmup=args.train_warmup,
         batch_size=args.batch_size,
-        cfg_options=args.cfg_options,
-        cuda_graph=args.cuda_graph,
-        compile_backbone=args.compile,
-        throughput_windows=args.throughput,
-        tf32=args.tf32)
-    print(format_benchmark(result))
+        cfg_options=args.cfg_options)
+    if args.alternate:
+        result = alternate_precisions(args.config, args.alternate, **options)
+        print(format_alternation(result))
+    else:
+        result = benchmark(
+            args.config,
+            amp=args.amp,
+            cuda_graph=args.cuda_graph,
+            compile_backbone=args.compile,
+            throughput_windows=args.throughput,
+            tf32=args.tf32,
+            **options)
+        print(format_benchmark(result))
     if args.out:
         write_json(result, args.out)
         print(f'results written to {args.out}')

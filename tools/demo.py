@@ -15,7 +15,6 @@ the transductive step (self-training with pseudo-labels for the unseen
 classes) from the trained model. --config with the shapes21 config trains
 the web demo's model, whose background is a class (docs/web_demo.md).
 """
-import argparse
 
 from cascade_clip.synthetic.demo import SHAPES_CONFIG, format_results, run_demo
 from cascade_clip.synthetic.pretrain import SHIPPED_WEIGHTS
@@ -29,10 +28,7 @@ NOTICE = ('A synthetic world: 64x64 scenes of coloured shapes, a tiny CLIP '
 
 
 def main():
-    parser = ToolParser(
-        description=__doc__.splitlines()[0],
-        epilog=__doc__.split('\n\n', 1)[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ToolParser.from_docstring(__doc__)
     parser.add_argument('--out', default='work_dirs/demo', help='folder')
     parser.add_argument(
         '--iters',

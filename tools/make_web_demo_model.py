@@ -18,7 +18,6 @@ from and its mIoU(S) / mIoU(U) / hIoU. The default output is the file the
 package ships, which tools/web_demo.py opens without --checkpoint;
 --config is the config the run trained (default: the shapes21 one).
 """
-from argparse import RawDescriptionHelpFormatter
 
 from cascade_clip.synthetic.web_model import (SHIPPED_MODEL, WEB_CONFIG,
                                               export_web_model)
@@ -26,10 +25,7 @@ from cascade_clip.utils.cli import ToolParser, run_tool_main
 
 
 def main():
-    parser = ToolParser(
-        description=__doc__.splitlines()[0],
-        epilog=__doc__.split('\n\n', 1)[1],
-        formatter_class=RawDescriptionHelpFormatter)
+    parser = ToolParser.from_docstring(__doc__)
     parser.add_argument(
         'demo_dir',
         nargs='?',

@@ -15,7 +15,6 @@ both; and golden cases' paper-format checkpoints on their recorded images
 import glob
 import json
 import os.path as osp
-from argparse import RawDescriptionHelpFormatter
 
 from cascade_clip.analysis.precision_agreement import (format_agreement,
                                                        measure_agreement)
@@ -27,10 +26,7 @@ GOLDEN = osp.join(
 
 
 def main():
-    parser = ToolParser(
-        description=__doc__.splitlines()[0],
-        epilog=__doc__.split('\n\n', 1)[1],
-        formatter_class=RawDescriptionHelpFormatter)
+    parser = ToolParser.from_docstring(__doc__)
     parser.add_argument('--checkpoint', default=SHIPPED_MODEL)
     parser.add_argument('--data', default='work_dirs/demo/data')
     parser.add_argument(

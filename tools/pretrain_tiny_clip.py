@@ -21,17 +21,13 @@ with the same arguments and torch version writes the same weights. Prints
 the zero-shot classification accuracy on held-out scenes (seen and unseen
 classes) at the end.
 """
-from argparse import RawDescriptionHelpFormatter
 
 from cascade_clip.synthetic.pretrain import SHIPPED_WEIGHTS, pretrain_tiny_clip
 from cascade_clip.utils.cli import ToolParser, run_tool_main
 
 
 def main():
-    parser = ToolParser(
-        description=__doc__.splitlines()[0],
-        epilog=__doc__.split('\n\n', 1)[1],
-        formatter_class=RawDescriptionHelpFormatter)
+    parser = ToolParser.from_docstring(__doc__)
     parser.add_argument(
         '--out',
         default=SHIPPED_WEIGHTS,

@@ -14,7 +14,6 @@ mIoU(S), mIoU(U), hIoU on the shapes. Prints a markdown table; --plot draws
 the two shares over the threshold (docs/inference.md).
 """
 import json
-from argparse import RawDescriptionHelpFormatter
 
 from cascade_clip.analysis.unlabelled_rule import (THRESHOLDS,
                                                    format_rule_table,
@@ -25,10 +24,7 @@ from cascade_clip.utils.cli import ToolParser, run_tool_main
 
 
 def main():
-    parser = ToolParser(
-        description=__doc__.splitlines()[0],
-        epilog=__doc__.split('\n\n', 1)[1],
-        formatter_class=RawDescriptionHelpFormatter)
+    parser = ToolParser.from_docstring(__doc__)
     parser.add_argument(
         '--checkpoint',
         default=SHIPPED_MODEL,

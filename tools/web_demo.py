@@ -16,7 +16,6 @@ import os.path as osp
 import signal
 import sys
 import tempfile
-from argparse import RawDescriptionHelpFormatter
 
 from cascade_clip.apis.inference import OpenVocabularySegmenter
 from cascade_clip.structures import DATASET_CLASSES
@@ -29,10 +28,7 @@ from cascade_clip_runtime.classes import parse_class_list
 
 
 def parse_args():
-    parser = ToolParser(
-        description=__doc__.splitlines()[0],
-        epilog=__doc__.split('\n\n', 1)[1],
-        formatter_class=RawDescriptionHelpFormatter)
+    parser = ToolParser.from_docstring(__doc__)
     parser.add_argument(
         '--checkpoint', help='trained model (default: the shapes model)')
     parser.add_argument(

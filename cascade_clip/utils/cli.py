@@ -39,6 +39,16 @@ class ToolParser(argparse.ArgumentParser):
     def error(self, message: str):
         self.exit(2, f'error: {message} (see {self.prog} --help)\n')
 
+    @classmethod
+    def from_docstring(cls, doc: str) -> 'ToolParser':
+        """A tool's parser described by its module docstring: the first
+        line as the description, the rest (usage and notes) after the
+        options, as written."""
+        return cls(
+            description=doc.splitlines()[0],
+            epilog=doc.split('\n\n', 1)[1],
+            formatter_class=argparse.RawDescriptionHelpFormatter)
+
 
 def debug_requested(argv: Optional[Sequence[str]] = None) -> bool:
     """Whether the command line has ``--debug`` or the environment sets
