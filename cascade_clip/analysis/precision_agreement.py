@@ -90,7 +90,6 @@ def shapes_int8(checkpoint: str, scenes: Sequence[tuple],
     quantised to int8 (onnxruntime's dynamic quantisation, as
     ``tools/benchmark_onnx.py --int8`` makes it)."""
     from cascade_clip_runtime.onnx_backend import OnnxSegmenter
-
     from ..deploy.export import export_onnx
     from .onnx_benchmark import quantize_int8
     folder = osp.join(work_dir, 'shapes_onnx')
@@ -150,10 +149,10 @@ def golden_int8(case: str, work_dir: str) -> Agreement:
     and in int8, on the case's recorded windows (its 64x64 images and the
     windows of its sliding-window image) with the case's class
     embeddings."""
-    from cascade_clip_runtime.onnx_backend import OnnxBackend
-    from cascade_clip_runtime.scores import sliding_windows
     from mmengine.config import Config
 
+    from cascade_clip_runtime.onnx_backend import OnnxBackend
+    from cascade_clip_runtime.scores import sliding_windows
     from ..config_files import config_path
     from ..deploy.export import export_onnx
     from .onnx_benchmark import quantize_int8
