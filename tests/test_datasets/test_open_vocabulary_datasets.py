@@ -115,7 +115,8 @@ def test_class_lists():
         ade20k150=150,
         ade20k847=847,
         pascal_context459=459,
-        shapes20=20)
+        shapes20=20,
+        shapes21=21)
     assert DATASET_CLASSES['voc21'][0] == 'background'
 
 

@@ -51,6 +51,10 @@ def installed(tmp_path_factory) -> dict:
         source / 'cascade_clip',
         ignore=shutil.ignore_patterns('__pycache__', 'configs'))
     shutil.copytree(osp.join(REPO, 'configs'), source / 'configs')
+    shutil.copytree(
+        osp.join(REPO, 'cascade_clip_runtime'),
+        source / 'cascade_clip_runtime',
+        ignore=shutil.ignore_patterns('__pycache__', 'build', '*.egg-info'))
     pip('wheel', '--no-deps', '--no-build-isolation', '--no-index', '-w',
         str(root / 'wheels'), str(source))
     [wheel] = (root / 'wheels').glob('cascade_clip-*.whl')

@@ -1,3 +1,4 @@
+from contextlib import nullcontext
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -288,11 +289,13 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
 
     def _encode_decode(self, inputs: Tensor) -> Tensor:
         # test_cfg['amp']: the networks under bfloat16 autocast, the scores
-        # back in float32 (they are summed over windows and resized)
-        with torch.autocast(
-                inputs.device.type,
-                dtype=torch.bfloat16,
-                enabled=bool(self.test_cfg.get('amp'))):
+        # back in float32 (they are summed over windows and resized). Off,
+        # it leaves a caller's own autocast in force (enabled=False would
+        # switch that off).
+        amp = (
+            torch.autocast(inputs.device.type, dtype=torch.bfloat16)
+            if self.test_cfg.get('amp') else nullcontext())
+        with amp:
             pred_masks = self.decode_head(
                 self.extract_feat(inputs), self.get_class_embeddings())
             scores = self.decode_head.predict_by_feat(pred_masks,
