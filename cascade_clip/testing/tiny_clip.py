@@ -27,30 +27,35 @@ from ..models.backbones import CLIPVisionTower
 from ..models.text_encoders import CLIPTextTransformer
 
 TINY_CONFIG = 'tiny/cascade-clip_tiny_1xb2-40_voc20-64x64_inductive.py'
+# The same with a 24-block image tower of patch 14, as ViT-L/14's.
+TINY24_CONFIG = 'tiny/cascade-clip_tiny24_1xb2-40_voc20-64x64_inductive.py'
 
 
-@functools.lru_cache(maxsize=1)
-def _tiny_model() -> dict:
+@functools.lru_cache(maxsize=4)
+def _tiny_model(config: str = TINY_CONFIG) -> dict:
     from mmengine.config import Config
 
     from ..config_files import config_path
-    return Config.fromfile(config_path(TINY_CONFIG)).model.to_dict()
+    return Config.fromfile(config_path(config)).model.to_dict()
 
 
-def tiny_model_config(**overrides) -> dict:
+def tiny_model_config(config: str = TINY_CONFIG, **overrides) -> dict:
     """The tiny ``ZeroShotEncoderDecoder`` config of ``configs/tiny/`` (the
-    VOC inductive one: 20 classes, 15 seen and 5 unseen) without CLIP's
-    weight file; ``overrides`` update the top level."""
-    cfg = copy.deepcopy(_tiny_model())
+    VOC inductive one: 20 classes, 15 seen and 5 unseen; ``config``: another
+    of that folder, e.g. :data:`TINY24_CONFIG`) without CLIP's weight file;
+    ``overrides`` update the top level."""
+    cfg = copy.deepcopy(_tiny_model(config))
     cfg['pretrained'] = None
     cfg.update(overrides)
     return cfg
 
 
-def tiny_clip_sizes() -> dict:
+def tiny_clip_sizes(config: str = TINY_CONFIG) -> dict:
     """The :func:`tiny_clip_state_dict` sizes that fit
-    :func:`tiny_model_config`."""
-    backbone, text = _tiny_model()['backbone'], _tiny_model()['text_encoder']
+    :func:`tiny_model_config` (of ``config``, a config file or a path
+    relative to ``configs/``)."""
+    model = _tiny_model(config)
+    backbone, text = model['backbone'], model['text_encoder']
     return dict(
         vision_width=backbone['width'],
         vision_layers=backbone['layers'],
@@ -145,6 +150,7 @@ def write_tiny_clip(path: str,
                     file_format: str = 'torchscript',
                     half: bool = True,
                     seed: int = 0,
+                    config: str = TINY_CONFIG,
                     **kwargs) -> Dict[str, Tensor]:
     """Writes a tiny random CLIP and returns its state dict.
 
@@ -155,6 +161,8 @@ def write_tiny_clip(path: str,
             dict) or ``'safetensors'``.
         half: Store float16 weights, as OpenAI does.
         seed: Seed of the random weights.
+        config: The tiny config whose sizes the CLIP has (see
+            :func:`tiny_clip_sizes`).
         **kwargs: Sizes to change, see :func:`tiny_clip_state_dict`; the
             others are :func:`tiny_clip_sizes`.
     """
@@ -162,7 +170,7 @@ def write_tiny_clip(path: str,
         raise ValueError(f'unknown file_format {file_format!r}')
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        state = tiny_clip_state_dict(**dict(tiny_clip_sizes(), **kwargs))
+        state = tiny_clip_state_dict(**dict(tiny_clip_sizes(config), **kwargs))
     if half:
         state = {
             k: v.half() if v.is_floating_point() else v
