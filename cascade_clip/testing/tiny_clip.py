@@ -146,6 +146,48 @@ def _scriptable(state: Dict[str, Tensor]) -> nn.Module:
     return root
 
 
+FILE_FORMATS = ('torchscript', 'state_dict', 'safetensors',
+                'training_checkpoint')
+
+
+def save_clip_weights(state: Dict[str, Tensor], path: str,
+                      file_format: str) -> None:
+    """Writes a CLIP state dict in one of the formats CLIP weights come in.
+
+    Args:
+        state: ``{key: tensor}`` (OpenAI's or open_clip's key names).
+        path: Output file; its folder is made.
+        file_format: ``'torchscript'`` (an archive like OpenAI's
+            ``ViT-B-16.pt``), ``'state_dict'`` (``torch.save`` of the state
+            dict, as open_clip's ``open_clip_pytorch_model.bin``),
+            ``'safetensors'`` (as ``open_clip_model.safetensors``) or
+            ``'training_checkpoint'`` (open_clip's ``epoch_N.pt``: under
+            ``state_dict``, keys prefixed with DDP's ``module.``).
+    """
+    if file_format not in FILE_FORMATS:
+        raise ValueError(f'unknown file_format {file_format!r}')
+    if osp.dirname(path):
+        os.makedirs(osp.dirname(path), exist_ok=True)
+    if file_format == 'torchscript':
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            torch.jit.save(torch.jit.script(_scriptable(state)), path)
+    elif file_format == 'state_dict':
+        torch.save(state, path)
+    elif file_format == 'training_checkpoint':
+        torch.save(
+            dict(
+                epoch=1,
+                name='tiny',
+                state_dict={
+                    f'module.{k}': v
+                    for k, v in state.items()
+                }), path)
+    else:
+        from safetensors.torch import save_file
+        save_file({k: v.contiguous() for k, v in state.items()}, path)
+
+
 def write_tiny_clip(path: str,
                     file_format: str = 'torchscript',
                     half: bool = True,
@@ -156,9 +198,8 @@ def write_tiny_clip(path: str,
 
     Args:
         path: Output file.
-        file_format: ``'torchscript'`` (an archive like OpenAI's
-            ``ViT-B-16.pt``), ``'state_dict'`` (``torch.save`` of the state
-            dict) or ``'safetensors'``.
+        file_format: One of :data:`FILE_FORMATS`, see
+            :func:`save_clip_weights`.
         half: Store float16 weights, as OpenAI does.
         seed: Seed of the random weights.
         config: The tiny config whose sizes the CLIP has (see
@@ -166,7 +207,7 @@ def write_tiny_clip(path: str,
         **kwargs: Sizes to change, see :func:`tiny_clip_state_dict`; the
             others are :func:`tiny_clip_sizes`.
     """
-    if file_format not in ('torchscript', 'state_dict', 'safetensors'):
+    if file_format not in FILE_FORMATS:
         raise ValueError(f'unknown file_format {file_format!r}')
     with torch.random.fork_rng():
         torch.manual_seed(seed)
@@ -176,15 +217,5 @@ def write_tiny_clip(path: str,
             k: v.half() if v.is_floating_point() else v
             for k, v in state.items()
         }
-    if osp.dirname(path):
-        os.makedirs(osp.dirname(path), exist_ok=True)
-    if file_format == 'torchscript':
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            torch.jit.save(torch.jit.script(_scriptable(state)), path)
-    elif file_format == 'state_dict':
-        torch.save(state, path)
-    else:
-        from safetensors.torch import save_file
-        save_file({k: v.contiguous() for k, v in state.items()}, path)
+    save_clip_weights(state, path, file_format)
     return {k: v.clone() for k, v in state.items()}

@@ -29,7 +29,7 @@ from cascade_clip.models.backbones import CLIPVisionTower
 from cascade_clip.models.backbones.cascade_layout import (cascade_out_indices,
                                                           cascade_prompt_depth)
 from cascade_clip.models.text_encoders import CLIPTextTransformer
-from cascade_clip.testing import write_tiny_clip
+from cascade_clip.testing import save_clip_weights, write_tiny_clip
 from cascade_clip.testing.tiny_clip import TINY24_CONFIG, tiny_model_config
 
 REQUIRE_VARIABLE = 'CASCADE_REQUIRE_OPEN_CLIP'
@@ -213,39 +213,24 @@ def tiny_open_clip(quick_gelu: bool) -> torch.nn.Module:
             quick_gelu=quick_gelu))
 
 
-def save_open_clip(clip, folder, file_format: str) -> str:
-    """``clip``'s weights as open_clip writes them: its Hugging Face
-    files, or a training checkpoint (DDP's ``module.`` prefix)."""
-    state = clip.state_dict()
-    if file_format == 'safetensors':
-        from safetensors.torch import save_file
-        path = osp.join(folder, 'open_clip_model.safetensors')
-        save_file({k: v.contiguous() for k, v in state.items()}, path)
-    elif file_format == 'bin':
-        path = osp.join(folder, 'open_clip_pytorch_model.bin')
-        torch.save(state, path)
-    else:
-        path = osp.join(folder, 'epoch_1.pt')
-        torch.save(
-            dict(
-                epoch=1,
-                name='tiny',
-                state_dict={
-                    f'module.{k}': v
-                    for k, v in state.items()
-                }), path)
-    return path
+# open_clip's files: its Hugging Face ones and a training checkpoint
+FILES = {
+    'state_dict': 'open_clip_pytorch_model.bin',
+    'safetensors': 'open_clip_model.safetensors',
+    'training_checkpoint': 'epoch_1.pt'
+}
 
 
-@pytest.mark.parametrize('quick_gelu, file_format', [(True, 'bin'),
-                                                     (False, 'safetensors'),
-                                                     (False, 'checkpoint')])
+@pytest.mark.parametrize('quick_gelu, file_format',
+                         [(True, 'state_dict'), (False, 'safetensors'),
+                          (False, 'training_checkpoint')])
 def test_the_tiny_24_block_model_loads_open_clip_and_computes_as_it(
         tmp_path, quick_gelu, file_format):
     """The tiny 24-block config's segmentor loads an open_clip file through
     ``pretrained``; its towers and its encoder's maps equal open_clip's."""
     clip = tiny_open_clip(quick_gelu)
-    path = save_open_clip(clip, str(tmp_path), file_format)
+    path = str(tmp_path / FILES[file_format])
+    save_clip_weights(clip.state_dict(), path, file_format)
     cfg = tiny_model_config(TINY24_CONFIG, pretrained=path)
     for part in ('backbone', 'text_encoder'):
         cfg[part] = dict(cfg[part], quick_gelu=quick_gelu)
