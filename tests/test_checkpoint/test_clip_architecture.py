@@ -206,3 +206,21 @@ def test_a_checkpoint_outside_the_family_is_refused_in_one_line(
         model.init_weights()
     assert str(info.value) == (
         f'{path} holds {what}, which this project cannot load; {SUPPORTED}')
+
+
+def test_the_other_openai_vits_fit_the_configs_they_are_documented_with():
+    """clip_pretrain/README.md: ViT-L/14@336 under the ViT-L/14 configs
+    (its 24x24 positions resized), ViT-B/32 under the ViT-B/16 ones with
+    ``patch_size=32``."""
+    vit_l_14_336 = ImageTowerShape(1024, 24, 14, 768, grid=24)
+    assert vit_l_14_336.name() == 'ViT-L/14@336'
+    check_fits(vit_l_14_336, ImageTowerShape(1024, 24, 14, 768, grid=36), 16,
+               'ViT-L-14-336px.pt', 'backbone')
+    vit_b_32 = ImageTowerShape(768, 12, 32, 512, grid=7)
+    assert vit_b_32.name() == 'ViT-B/32'
+    check_fits(vit_b_32, ImageTowerShape(768, 12, 32, 512, grid=16), 12,
+               'ViT-B-32.pt', 'backbone')
+    assert _refusal(
+        vit_b_32, ImageTowerShape(768, 12, 16, 512,
+                                  grid=32), 12, 'ViT-B-32.pt',
+        'backbone').startswith('ViT-B-32.pt holds a ViT-B/32 image tower')
