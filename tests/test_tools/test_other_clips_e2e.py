@@ -79,13 +79,13 @@ def test_infer_segments_an_image(trained, tmp_path):
 
 
 def test_the_onnx_export_scores_windows_as_the_model(trained, tmp_path):
-    """tools/export_onnx.py writes the folder; onnxruntime runs its image
-    model (through the ONNX runtime's segmenter) on windows of the 24-block
-    model and gives the model's scores."""
+    """tools/export_onnx.py writes the folder; onnxruntime loads its image
+    model and gives the 24-block model's scores of windows."""
     from test_deploy.deploy_helpers import require_deploy_packages
     require_deploy_packages()
+    import onnxruntime
+
     from cascade_clip.deploy.export import IMAGE_MODEL, MANIFEST
-    from cascade_clip.deploy.onnx_runtime import OnnxSegmenter
     out = tmp_path / 'onnx'
     run_tool([
         'export_onnx.py', trained['checkpoint'], '--out', out, '--classes',
@@ -97,15 +97,19 @@ def test_the_onnx_export_scores_windows_as_the_model(trained, tmp_path):
     assert manifest['embed_dims'] == 32
     assert manifest['image']['window'] == [64, 64]
     assert manifest['fixed_classes']['names'] == CLASSES.split(',')
-    assert (out / IMAGE_MODEL).is_file()
     generator = torch.Generator().manual_seed(0)
     windows = torch.randn(2, 3, 64, 64, generator=generator)
     embeddings = F.normalize(torch.randn(5, 32, generator=generator), dim=-1)
     model.set_classes(embeddings)  # all seen: the seen-class shift on all
     shift = model.seen_mask.float() * model.decode_head.seen_score_shift
-    segmenter = OnnxSegmenter(str(out))  # onnxruntime, the export's files
-    scores = segmenter.window_scores(windows.numpy(), embeddings.numpy(),
-                                     shift.numpy())
+    session = onnxruntime.InferenceSession(
+        str(out / IMAGE_MODEL), providers=['CPUExecutionProvider'])
+    inputs = {
+        'window': windows.numpy(),
+        'class_embeddings': embeddings.numpy(),
+        'score_shift': shift.numpy()
+    }
+    [scores] = session.run(None, inputs)
     with torch.no_grad():
         expected = model._encode_decode(windows)
     assert scores.shape == (2, 5, 64, 64) == tuple(expected.shape)
