@@ -51,8 +51,13 @@ setup(
     },
     install_requires=read_requirements(),
     extras_require={
-        # the linters at the versions the tree is clean under (test_lint.py)
-        'tests': ['pytest', 'flake8==7.5.0', 'isort==9.0.2', 'yapf==0.43.0'],
+        # the linters at the versions the tree is clean under (test_lint.py);
+        # open_clip, the reference of the parity tests with other CLIPs
+        # (tests/test_models/test_open_clip_parity.py)
+        'tests': [
+            'pytest', 'flake8==7.5.0', 'isort==9.0.2', 'yapf==0.43.0',
+            'open-clip-torch==3.3.0'
+        ],
         # tools/web_demo.py; Playwright drives a browser in its tests
         'demo': ['gradio>=6', 'playwright'],
         # ONNX export (tools/export_onnx.py) and its runtime; the runtime

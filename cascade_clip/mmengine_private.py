@@ -19,10 +19,13 @@ installed mmengine.
   loads a checkpoint (:data:`CHECKPOINT_PRINT`).
 - :func:`import_mmseg_quietly`: mmcv-lite warns at import that its compiled
   ops are missing, and the onedl fork of mmseg prints ``Could not import
-  OneDL``.
+  OneDL``; it also imports timm wherever timm is installed, which
+  :func:`defer_timm` puts off to timm's first use.
 """
+import importlib.util
 import io
 import sys
+import types
 import warnings
 from contextlib import contextmanager, nullcontext, redirect_stdout
 from typing import ContextManager, Iterator, Sequence, Type, TypeVar
@@ -103,6 +106,39 @@ def printed_lines_dropped(prefixes: Sequence[str]) -> Iterator[None]:
         sys.stdout.write(''.join(kept))
 
 
+class _DeferredModule(types.ModuleType):
+    """A module whose code runs at the first use of an attribute that it
+    does not have yet (its name, file, path and spec it has from the start,
+    so that importing it, or a submodule of it, and looking it up do not
+    run it)."""
+
+    def __getattr__(self, name: str):
+        self.__class__ = types.ModuleType
+        self.__spec__.loader.exec_module(self)
+        return getattr(self, name)
+
+
+def defer_timm() -> None:
+    """Lets timm load at its first use instead of inside mmseg's import.
+
+    mmseg's ``TIMMBackbone`` module imports timm wherever it is installed
+    (open_clip brings it), and this package needs ``mmseg.models``: timm's
+    import took 0.75 s more and, through ``torch._dynamo``, added a torch
+    safe global. timm's module, put in ``sys.modules`` before mmseg's
+    import, runs its code at the first use of one of its attributes (by
+    ``TIMMBackbone`` or anyone else); it is the same module object then.
+    Nothing is done where timm is missing or already imported.
+    """
+    if 'timm' in sys.modules:
+        return
+    spec = importlib.util.find_spec('timm')
+    if spec is None or spec.loader is None:
+        return
+    module = importlib.util.module_from_spec(spec)
+    module.__class__ = _DeferredModule
+    sys.modules['timm'] = module
+
+
 def import_mmseg_quietly() -> None:
     """Imports the parts of mmcv and mmseg this package builds on without
     the two notices they give at import, neither of which concerns it
@@ -115,4 +151,5 @@ def import_mmseg_quietly() -> None:
             message='Fail to import ``MultiScaleDeformableAttention``')
         import mmcv.cnn.bricks  # noqa: F401
         import mmseg.datasets  # noqa: F401
+        defer_timm()
         import mmseg.models  # noqa: F401

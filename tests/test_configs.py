@@ -11,6 +11,8 @@ from mmseg.registry import DATASETS, METRICS, MODELS
 from tools_helpers import COCO_INDUCTIVE, make_workspace
 
 from cascade_clip.apis.experiment import run_train, train_config
+from cascade_clip.models.backbones.cascade_layout import (cascade_out_indices,
+                                                          cascade_prompt_depth)
 from cascade_clip.testing.datasets import CUSTOM_CLASSES
 
 CONFIGS = sorted(
@@ -104,6 +106,33 @@ def test_transductive_config_is_a_diff_of_its_inductive_sibling(setting):
     start = int(st.load_from[len(prefix):-len('.pth')])
     assert 0 < start < ind.train_cfg.max_iters
     assert start % ind.default_hooks.checkpoint.interval == 0
+
+
+VIT_L14 = sorted(
+    glob.glob(osp.join(REPO, 'configs', '*', 'cascade-clip_vit-l14_*.py')))
+
+
+@pytest.mark.parametrize('path', VIT_L14, ids=osp.basename)
+def test_a_vit_l14_config_is_its_vit_b16_sibling_with_the_l14_model(path):
+    """... whose blocks and prompt depth are the stage rule's, and whose
+    transductive run starts from the ViT-L/14 inductive one."""
+    l14 = Config.fromfile(path)
+    expected = Config.fromfile(path.replace('vit-l14', 'vit-b16'))
+    expected.merge_from_dict(dict(model=l14.vit_l14_model))
+    if expected.get('load_from'):
+        expected.load_from = expected.load_from.replace('vit-b16', 'vit-l14')
+        inductive = expected.load_from.split('/')[1] + '.py'
+        assert osp.isfile(osp.join(osp.dirname(path), inductive))
+    got = l14.to_dict()
+    got.pop('vit_l14_model')
+    assert got == expected.to_dict()
+    backbone = l14.model.backbone
+    assert (backbone.layers, backbone.patch_size, backbone.width) == (24, 14,
+                                                                      1024)
+    assert tuple(backbone.out_indices) == cascade_out_indices(24) == (
+        11, 13, 15, 17, 19, 21)
+    assert backbone.prompt_depth == cascade_prompt_depth(24) == 23
+    assert l14.model.decode_head.stages == [[0, 1, 2], [3, 4, 5], [6]]
 
 
 @pytest.mark.parametrize('target,classes,templates,ignore',

@@ -7,6 +7,8 @@
 
 A config reads the file with `model.text_embeddings='mine.npy'`; without it,
 the model computes the same embeddings at start-up from `class_names`.
+--gelu for a CLIP trained with GELU (most of open_clip's, LAION's among
+them; clip_pretrain/README.md): the file does not say.
 """
 from cascade_clip.apis.text_embeddings import generate_text_embeddings
 from cascade_clip.models.text_embeddings import TEMPLATES
@@ -31,6 +33,11 @@ def main():
     parser.add_argument('--out', required=True, help='.npy file to write')
     parser.add_argument('--heads', type=int, help='text encoder heads')
     parser.add_argument('--device', help='cpu or cuda (default: best)')
+    parser.add_argument(
+        '--gelu',
+        action='store_true',
+        help='the CLIP uses GELU, not OpenAI\'s QuickGELU (open_clip\'s '
+        'models but the -quickgelu ones)')
     args = parser.parse_args()
 
     classes = parse_class_list(args.classes, DATASET_CLASSES)
@@ -38,8 +45,14 @@ def main():
     if templates not in TEMPLATES:
         with open(templates) as f:
             templates = [line.rstrip('\n') for line in f if line.strip()]
-    embeddings = generate_text_embeddings(args.weights, classes, templates,
-                                          args.out, args.heads, args.device)
+    embeddings = generate_text_embeddings(
+        args.weights,
+        classes,
+        templates,
+        args.out,
+        args.heads,
+        args.device,
+        quick_gelu=not args.gelu)
     print(f'wrote {args.out}: {embeddings.shape[0]} classes x '
           f'{embeddings.shape[1]}')
 

@@ -15,7 +15,8 @@ def generate_text_embeddings(weights: str,
                              templates: Union[str, Sequence[str]] = 'single',
                              out: Optional[str] = None,
                              heads: Optional[int] = None,
-                             device: Optional[str] = None) -> Tensor:
+                             device: Optional[str] = None,
+                             quick_gelu: bool = True) -> Tensor:
     """Embeds class names with CLIP's text encoder.
 
     Args:
@@ -29,12 +30,15 @@ def generate_text_embeddings(weights: str,
         heads: Attention heads of the text encoder (default: OpenAI's
             ``width // 64``).
         device: Where to run (default: CUDA if available).
+        quick_gelu: The CLIP's activation, which its file does not store:
+            QuickGELU (OpenAI's) or GELU (``False``: most of open_clip's, see
+            clip_pretrain/README.md).
 
     Returns:
         ``(K, C)`` L2-normalised embeddings, in the order of the classes.
     """
     names: List[str] = resolve_class_names(class_names)
-    encoder = CLIPTextTransformer.from_clip_weights(weights, heads)
+    encoder = CLIPTextTransformer.from_clip_weights(weights, heads, quick_gelu)
     encoder = encoder.to(device or default_device()).eval()
     embeddings = encode_class_names(encoder, names, templates).cpu()
     if out:

@@ -7,18 +7,37 @@ place that calls it, so that it alone changes when it goes.
 import os.path as osp
 import warnings
 import zipfile
-from typing import Dict, Iterable, Optional
+from typing import Dict, Iterable
 
 import torch
 from torch import Tensor
 
-VIT_B_16_URL = (
-    'https://openaipublic.azureedge.net/clip/models/'
-    '5806e77cd80f8b59890b7e101eabd078d9fb84e6937f9e85e4ecb61988df416f/'
-    'ViT-B-16.pt')
+_OPENAI = 'https://openaipublic.azureedge.net/clip/models/'
+VIT_B_16_URL = (f'{_OPENAI}5806e77cd80f8b59890b7e101eabd078d9fb84e6937f9e8'
+                '5e4ecb61988df416f/ViT-B-16.pt')
+# OpenAI's ViT archives: file name -> (model, address).
+OPENAI_VIT_ARCHIVES = {
+    'ViT-B-32.pt':
+    ('ViT-B/32', f'{_OPENAI}40d365715913c9da98579312b702a82c18be219cc2a7340'
+     '7c4526f58eba950af/ViT-B-32.pt'),
+    'ViT-B-16.pt': ('ViT-B/16', VIT_B_16_URL),
+    'ViT-L-14.pt':
+    ('ViT-L/14', f'{_OPENAI}b8cca3fd41ae0c99ba7e8951adf17d267cdb84cd88be6f7'
+     'c2e0eca1737a03836/ViT-L-14.pt'),
+    'ViT-L-14-336px.pt':
+    ('ViT-L/14@336', f'{_OPENAI}3035c92b350959924f9f00213499208652fc7ea05064'
+     '3e8b385c2dac08641f02/ViT-L-14-336px.pt'),
+}
 DEFAULT_CLIP_PATH = 'clip_pretrain/ViT-B-16.pt'
-# Where the tiny configs' `pretrained` points (tools/make_tiny_clip.py).
+# Where the tiny configs' `pretrained` points (tools/make_tiny_clip.py), and
+# the config whose sizes each file has (None: the default tiny config).
 TINY_CLIP_PATH = 'clip_pretrain/tiny-clip.pt'
+TINY_CLIPS = {
+    TINY_CLIP_PATH:
+    None,
+    'clip_pretrain/tiny-clip-24.pt':
+    'configs/tiny/cascade-clip_tiny24_1xb2-40_voc20-64x64_inductive.py',
+}
 
 # Keys of OpenAI's archives that describe the model rather than hold weights.
 _NON_WEIGHT_KEYS = ('input_resolution', 'context_length', 'vocab_size')
@@ -31,9 +50,19 @@ class CLIPWeightsError(ValueError):
 
 
 def _how_to_get(path: str) -> str:
-    if osp.normpath(path).endswith(osp.normpath(TINY_CLIP_PATH)):
-        return (f'The tiny configs (configs/tiny/) use a random tiny CLIP: '
-                f'write it with `python tools/make_tiny_clip.py {path}`.')
+    for tiny, config in TINY_CLIPS.items():
+        if osp.normpath(path).endswith(osp.normpath(tiny)):
+            option = f' --config {config}' if config else ''
+            return (f'The tiny configs (configs/tiny/) use a random tiny '
+                    f'CLIP: write it with `python tools/make_tiny_clip.py '
+                    f'{path}{option}`.')
+    name = osp.basename(path)
+    if name in OPENAI_VIT_ARCHIVES and name != osp.basename(DEFAULT_CLIP_PATH):
+        model, url = OPENAI_VIT_ARCHIVES[name]
+        return (f'Download OpenAI\'s CLIP {model} from {url} and put it at '
+                f'{path}, or set `pretrained` in the config to the file you '
+                'have (clip_pretrain/README.md, also for open_clip\'s '
+                'weights).')
     return (f'Download OpenAI\'s CLIP ViT-B/16 from {VIT_B_16_URL} and put '
             f'it at {path} (the configs expect {DEFAULT_CLIP_PATH}; see '
             'clip_pretrain/README.md), or set `pretrained` in the config to '
@@ -63,7 +92,9 @@ def read_clip_weights(path: str) -> Dict[str, Tensor]:
     """Reads a CLIP weight file into ``{OpenAI key name: tensor}``.
 
     Accepts OpenAI's TorchScript archives, ``torch.save``-d state dicts
-    (optionally under a ``state_dict`` key) and ``.safetensors`` files.
+    (optionally under a ``state_dict`` key, as open_clip's training
+    checkpoints, whose ``module.`` prefix is removed) and ``.safetensors``
+    files (open_clip's ``open_clip_model.safetensors`` among them).
 
     Raises:
         FileNotFoundError: ``path`` does not exist (the message says where
@@ -95,6 +126,8 @@ def read_clip_weights(path: str) -> Dict[str, Tensor]:
             isinstance(v, Tensor) for v in weights.values()):
         raise CLIPWeightsError(
             f'{path} does not hold a dict of tensors. {_how_to_get(path)}')
+    if weights and all(k.startswith('module.') for k in weights):
+        weights = {k[len('module.'):]: v for k, v in weights.items()}
     return {k: v for k, v in weights.items() if k not in _NON_WEIGHT_KEYS}
 
 
@@ -126,7 +159,9 @@ def clip_tower_weights(weights: Dict[str, Tensor],
         found = sorted({k.split('.')[0] for k in weights})
         raise CLIPWeightsError(
             f'{source} hold no {tower} tower weights (top-level keys found: '
-            f'{found[:10]}); expected an OpenAI CLIP state dict.')
+            f'{found[:10]}); expected a CLIP state dict with OpenAI\'s key '
+            'names (as OpenAI\'s archives and open_clip\'s checkpoints '
+            'have).')
     return picked
 
 
@@ -155,28 +190,3 @@ def copy_weights(module: torch.nn.Module, weights: Dict[str, Tensor],
     with torch.no_grad():
         for k in expected:
             own[k].copy_(weights[k])
-
-
-def text_encoder_config(weights: Dict[str, Tensor],
-                        heads: Optional[int] = None) -> dict:
-    """A ``CLIPTextTransformer`` config with the sizes of CLIP weights.
-
-    Args:
-        weights: A whole-CLIP state dict (OpenAI key names).
-        heads: Attention heads; the weights do not store them, and OpenAI's
-            models use ``width // 64``.
-    """
-    text = clip_tower_weights(weights, 'text')
-    width = text['token_embedding.weight'].shape[1]
-    layers = len({
-        k.split('.')[2]
-        for k in text if k.startswith('transformer.resblocks.')
-    })
-    return dict(
-        type='CLIPTextTransformer',
-        context_length=text['positional_embedding'].shape[0],
-        vocab_size=text['token_embedding.weight'].shape[0],
-        width=width,
-        heads=heads or max(1, width // 64),
-        layers=layers,
-        embed_dims=text['text_projection'].shape[1])

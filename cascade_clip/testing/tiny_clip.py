@@ -27,30 +27,35 @@ from ..models.backbones import CLIPVisionTower
 from ..models.text_encoders import CLIPTextTransformer
 
 TINY_CONFIG = 'tiny/cascade-clip_tiny_1xb2-40_voc20-64x64_inductive.py'
+# The same with a 24-block image tower of patch 14, as ViT-L/14's.
+TINY24_CONFIG = 'tiny/cascade-clip_tiny24_1xb2-40_voc20-64x64_inductive.py'
 
 
-@functools.lru_cache(maxsize=1)
-def _tiny_model() -> dict:
+@functools.lru_cache(maxsize=4)
+def _tiny_model(config: str = TINY_CONFIG) -> dict:
     from mmengine.config import Config
 
     from ..config_files import config_path
-    return Config.fromfile(config_path(TINY_CONFIG)).model.to_dict()
+    return Config.fromfile(config_path(config)).model.to_dict()
 
 
-def tiny_model_config(**overrides) -> dict:
+def tiny_model_config(config: str = TINY_CONFIG, **overrides) -> dict:
     """The tiny ``ZeroShotEncoderDecoder`` config of ``configs/tiny/`` (the
-    VOC inductive one: 20 classes, 15 seen and 5 unseen) without CLIP's
-    weight file; ``overrides`` update the top level."""
-    cfg = copy.deepcopy(_tiny_model())
+    VOC inductive one: 20 classes, 15 seen and 5 unseen; ``config``: another
+    of that folder, e.g. :data:`TINY24_CONFIG`) without CLIP's weight file;
+    ``overrides`` update the top level."""
+    cfg = copy.deepcopy(_tiny_model(config))
     cfg['pretrained'] = None
     cfg.update(overrides)
     return cfg
 
 
-def tiny_clip_sizes() -> dict:
+def tiny_clip_sizes(config: str = TINY_CONFIG) -> dict:
     """The :func:`tiny_clip_state_dict` sizes that fit
-    :func:`tiny_model_config`."""
-    backbone, text = _tiny_model()['backbone'], _tiny_model()['text_encoder']
+    :func:`tiny_model_config` (of ``config``, a config file or a path
+    relative to ``configs/``)."""
+    model = _tiny_model(config)
+    backbone, text = model['backbone'], model['text_encoder']
     return dict(
         vision_width=backbone['width'],
         vision_layers=backbone['layers'],
@@ -141,33 +146,26 @@ def _scriptable(state: Dict[str, Tensor]) -> nn.Module:
     return root
 
 
-def write_tiny_clip(path: str,
-                    file_format: str = 'torchscript',
-                    half: bool = True,
-                    seed: int = 0,
-                    **kwargs) -> Dict[str, Tensor]:
-    """Writes a tiny random CLIP and returns its state dict.
+FILE_FORMATS = ('torchscript', 'state_dict', 'safetensors',
+                'training_checkpoint')
+
+
+def save_clip_weights(state: Dict[str, Tensor], path: str,
+                      file_format: str) -> None:
+    """Writes a CLIP state dict in one of the formats CLIP weights come in.
 
     Args:
-        path: Output file.
+        state: ``{key: tensor}`` (OpenAI's or open_clip's key names).
+        path: Output file; its folder is made.
         file_format: ``'torchscript'`` (an archive like OpenAI's
             ``ViT-B-16.pt``), ``'state_dict'`` (``torch.save`` of the state
-            dict) or ``'safetensors'``.
-        half: Store float16 weights, as OpenAI does.
-        seed: Seed of the random weights.
-        **kwargs: Sizes to change, see :func:`tiny_clip_state_dict`; the
-            others are :func:`tiny_clip_sizes`.
+            dict, as open_clip's ``open_clip_pytorch_model.bin``),
+            ``'safetensors'`` (as ``open_clip_model.safetensors``) or
+            ``'training_checkpoint'`` (open_clip's ``epoch_N.pt``: under
+            ``state_dict``, keys prefixed with DDP's ``module.``).
     """
-    if file_format not in ('torchscript', 'state_dict', 'safetensors'):
+    if file_format not in FILE_FORMATS:
         raise ValueError(f'unknown file_format {file_format!r}')
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        state = tiny_clip_state_dict(**dict(tiny_clip_sizes(), **kwargs))
-    if half:
-        state = {
-            k: v.half() if v.is_floating_point() else v
-            for k, v in state.items()
-        }
     if osp.dirname(path):
         os.makedirs(osp.dirname(path), exist_ok=True)
     if file_format == 'torchscript':
@@ -176,7 +174,48 @@ def write_tiny_clip(path: str,
             torch.jit.save(torch.jit.script(_scriptable(state)), path)
     elif file_format == 'state_dict':
         torch.save(state, path)
+    elif file_format == 'training_checkpoint':
+        torch.save(
+            dict(
+                epoch=1,
+                name='tiny',
+                state_dict={
+                    f'module.{k}': v
+                    for k, v in state.items()
+                }), path)
     else:
         from safetensors.torch import save_file
         save_file({k: v.contiguous() for k, v in state.items()}, path)
+
+
+def write_tiny_clip(path: str,
+                    file_format: str = 'torchscript',
+                    half: bool = True,
+                    seed: int = 0,
+                    config: str = TINY_CONFIG,
+                    **kwargs) -> Dict[str, Tensor]:
+    """Writes a tiny random CLIP and returns its state dict.
+
+    Args:
+        path: Output file.
+        file_format: One of :data:`FILE_FORMATS`, see
+            :func:`save_clip_weights`.
+        half: Store float16 weights, as OpenAI does.
+        seed: Seed of the random weights.
+        config: The tiny config whose sizes the CLIP has (see
+            :func:`tiny_clip_sizes`).
+        **kwargs: Sizes to change, see :func:`tiny_clip_state_dict`; the
+            others are :func:`tiny_clip_sizes`.
+    """
+    if file_format not in FILE_FORMATS:
+        raise ValueError(f'unknown file_format {file_format!r}')
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        state = tiny_clip_state_dict(**dict(tiny_clip_sizes(config), **kwargs))
+    if half:
+        state = {
+            k: v.half() if v.is_floating_point() else v
+            for k, v in state.items()
+        }
+    save_clip_weights(state, path, file_format)
     return {k: v.clone() for k, v in state.items()}

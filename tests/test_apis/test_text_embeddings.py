@@ -42,6 +42,26 @@ def test_tool_file_equals_the_models_own_embeddings(clip_file, tmp_path):
                        torch.from_numpy(written))
 
 
+def test_a_gelu_clip(clip_file, tmp_path):
+    """--gelu: the embeddings of the text encoder with GELU (open_clip's
+    LAION models), which differ from QuickGELU's."""
+    out = tmp_path / 'gelu.npy'
+    run_tool([
+        'gen_text_embeddings.py', clip_file, '--classes', 'cat,grass', '--out',
+        out, '--heads', '4', '--gelu'
+    ], str(tmp_path))
+    cfg = tiny_model_config(pretrained=clip_file, class_names=['cat', 'grass'])
+    expected = {}
+    for quick_gelu in (True, False):
+        cfg['text_encoder'] = dict(cfg['text_encoder'], quick_gelu=quick_gelu)
+        model = MODELS.build(cfg)
+        model.init_weights()
+        expected[quick_gelu] = model.get_class_embeddings()
+    written = torch.from_numpy(np.load(out))
+    assert torch.allclose(written, expected[False], atol=1e-6)
+    assert not torch.allclose(written, expected[True], atol=1e-3)
+
+
 def test_multi_templates_average_normalised_prompts(clip_file):
     model = MODELS.build(tiny_model_config(pretrained=clip_file))
     model.init_weights()

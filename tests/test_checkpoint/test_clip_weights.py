@@ -103,9 +103,22 @@ def test_weights_of_another_model(tmp_path):
         model.init_weights()
 
 
-def test_weights_of_another_size(tmp_path):
+@pytest.mark.parametrize(
+    'sizes, line',
+    [(dict(vision_width=48), 'an image tower (width 48, 12 blocks, patch 16, '
+      'embed 32), but the config\'s backbone is width 64, 12 blocks, patch '
+      '16, embed 32'),
+     (dict(text_layers=3), 'a text tower (width 32, 3 blocks, context 77, '
+      'vocabulary 49408, embed 32), but the config\'s text_encoder is width '
+      '32, 2 blocks, context 77, vocabulary 49408, embed 32')])
+def test_weights_of_another_size(tmp_path, sizes, line):
+    """One line naming the file's shape and the config's."""
     path = str(tmp_path / 'ViT-B-16.pt')
-    write_tiny_clip(path, vision_width=48)
+    write_tiny_clip(path, **sizes)
     model = MODELS.build(tiny_model_config(pretrained=path))
-    with pytest.raises(CLIPWeightsError, match='conv1.weight'):
+    with pytest.raises(CLIPWeightsError) as info:
         model.init_weights()
+    assert str(info.value) == (
+        f'{path} holds {line}: point model.pretrained at a CLIP of the '
+        'config\'s shape, or use a config made for this CLIP '
+        '(clip_pretrain/README.md)')

@@ -135,3 +135,22 @@ def test_resize_bilinear_is_interpolate(size, out):
     assert (grad - grad_ref).abs().max() <= 1e-5 * scale
     if size == out:
         assert ours is x
+
+
+@pytest.mark.parametrize('quick_gelu', [True, False])
+def test_the_mlp_activation(quick_gelu):
+    """QuickGELU (OpenAI's CLIPs) or exact GELU (most of open_clip's):
+    ``c_proj(act(c_fc(x)))``, also on the frozen low-precision path."""
+    torch.manual_seed(0)
+    block = Transformer(
+        16, layers=1, heads=2, quick_gelu=quick_gelu).resblocks[0]
+    x = torch.randn(2, 5, 16)
+    fc, proj = block.mlp.c_fc, block.mlp.c_proj
+    hidden = fc(x)
+    act = hidden * torch.sigmoid(1.702 *
+                                 hidden) if quick_gelu else F.gelu(hidden)
+    assert torch.allclose(block._mlp(x), proj(act), atol=1e-6)
+    block.requires_grad_(False)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        low = block._mlp(x.bfloat16())
+    assert torch.allclose(low.float(), proj(act), atol=0.05)

@@ -427,3 +427,14 @@ def test_compiled_backbone_equals_eager():
     assert torch.allclose(compiled, eager, atol=1e-4)
     assert (compiled_bf16.float() - eager).abs().max() < 0.1
     assert model.state_dict().keys() == build().state_dict().keys()
+
+
+def test_parts_of_different_joint_widths_are_refused():
+    cfg = tiny_model_config()
+    cfg['backbone'] = dict(cfg['backbone'], embed_dims=48)
+    with pytest.raises(ValueError) as info:
+        MODELS.build(cfg)
+    assert str(info.value).endswith(
+        'the image encoder, text encoder and head must share the width of '
+        'CLIP\'s joint space: embed_dims are backbone 48, text_encoder 32, '
+        'decode_head 32')

@@ -1,6 +1,7 @@
 """The tools' own errors, each fed its bad input: one line ``error: ...``
 that says what to do, a non-zero exit, no file changed; ``--debug`` (or
 ``CASCADE_CLIP_DEBUG=1``) shows the traceback."""
+import glob
 import os.path as osp
 import re
 
@@ -10,6 +11,8 @@ from tools_helpers import VOC_INDUCTIVE, make_workspace, run_tools, snapshot
 
 from cascade_clip.apis import test_config as make_test_config
 from cascade_clip.apis import train_config
+from cascade_clip.testing import save_clip_weights, write_tiny_clip
+from cascade_clip.testing.tiny_clip import TINY24_CONFIG
 from cascade_clip.utils.cli import parse_eval
 
 
@@ -67,6 +70,10 @@ def one_error_line(result) -> str:
 
 
 CLIP = osp.join('clip_pretrain', 'tiny-clip.pt')
+# a CLIP of 24 blocks of patch 14 (the tiny configs' has 12 of 16), and an
+# open_clip ConvNeXt checkpoint (a timm trunk)
+CLIP_24 = osp.join('clip_pretrain', 'tiny-clip-24.pt')
+CONVNEXT = 'open_clip_pytorch_model.bin'
 # name: (tool and arguments, run in the workspace (else in an empty
 # folder), environment)
 BAD_INPUTS = {
@@ -83,6 +90,14 @@ BAD_INPUTS = {
       'cpu'], True, None),
     'no_data': (['train.py', VOC_INDUCTIVE], False, None),
     'debug': (['test.py', VOC_INDUCTIVE, 'notes.txt', '--debug'], True, None),
+    'other_clip': ([
+        'train.py', VOC_INDUCTIVE, '--work-dir', 'other_clip', '--cfg-options',
+        f'model.pretrained={CLIP_24}'
+    ], True, None),
+    'convnext': ([
+        'train.py', VOC_INDUCTIVE, '--work-dir', 'convnext', '--cfg-options',
+        f'model.pretrained={CONVNEXT}'
+    ], True, None),
     'resume': ([
         'train.py', VOC_INDUCTIVE, '--resume', '--work-dir', 'run',
         '--cfg-options', 'train_cfg.max_iters=2', 'train_cfg.val_interval=10',
@@ -99,6 +114,15 @@ def bad_runs(tmp_path_factory):
     empty = str(tmp_path_factory.mktemp('empty'))
     with open(osp.join(root, 'notes.txt'), 'w') as f:
         f.write('not a checkpoint\n')
+    write_tiny_clip(osp.join(root, CLIP_24), config=TINY24_CONFIG)
+    text = {
+        k: v
+        for k, v in write_tiny_clip(osp.join(root, 'clip.pt')).items()
+        if not k.startswith('visual.')
+    }
+    save_clip_weights(
+        dict(text, **{'visual.trunk.stem.0.weight': torch.zeros(8, 3, 4, 4)}),
+        osp.join(root, CONVNEXT), 'state_dict')
     before = snapshot(root)
     results = run_tools([(args, root if here else empty) + ((env, ) if env else
                                                             ())
@@ -138,6 +162,31 @@ def test_known_errors_are_one_line_that_says_what_to_do(bad_runs):
     after = snapshot(root)
     # the resumed run's new folder aside, no file changed
     assert {p: after[p] for p in before} == before
+
+
+def test_a_clip_that_the_config_does_not_fit_stops_before_training(bad_runs):
+    """A CLIP of another shape, or an open_clip model outside the ViT
+    family: one line naming both shapes, or saying what is supported,
+    before the first iteration (no checkpoint written)."""
+    root, _, runs = bad_runs
+    assert runs['other_clip'].returncode == 1
+    assert one_error_line(runs['other_clip']) == (
+        f'error: {CLIP_24} holds an image tower (width 64, 24 blocks, patch '
+        '14, embed 32), but the config\'s backbone is width 64, 12 blocks, '
+        'patch 16, embed 32: point model.pretrained at a CLIP of the '
+        'config\'s shape, or use a config made for this CLIP '
+        '(clip_pretrain/README.md)')
+    assert runs['convnext'].returncode == 1
+    assert one_error_line(runs['convnext']) == (
+        f'error: {CONVNEXT} holds a timm image tower (visual.trunk.*: '
+        'ConvNeXt, SigLIP, EVA, ...), which this project cannot load; '
+        'supported: CLIP ViTs laid out as OpenAI\'s (class token, ln_pre, 4x '
+        'MLP, projection matrices), e.g. OpenAI\'s ViT-B/32, ViT-B/16, '
+        'ViT-L/14 and ViT-L/14@336 archives and open_clip checkpoints of '
+        'these models (clip_pretrain/README.md)')
+    for name in ('other_clip', 'convnext'):  # 40 iterations would write two
+        assert not glob.glob(
+            osp.join(root, name, '**', '*.pth'), recursive=True)
 
 
 def test_debug_shows_the_traceback(bad_runs, monkeypatch):

@@ -1,12 +1,13 @@
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
-from ...checkpoint.clip_weights import (clip_tower_weights, copy_weights,
-                                        read_clip_weights)
+from ...checkpoint.clip_architecture import (ImageTowerShape, check_fits,
+                                             supported_tower)
+from ...checkpoint.clip_weights import copy_weights, read_clip_weights
 from ..layers import (LayerNorm, Transformer, autocast_param,
                       init_clip_transformer, resize_grid_embedding)
 
@@ -20,12 +21,13 @@ class CLIPVisionTower(BaseModule):
     prompts and intermediate maps to it, and the tiny CLIPs of the shapes
     world and of the tests are this tower at small widths. Its parameters
     have OpenAI's names (``conv1``, ``class_embedding``, ``transformer.
-    resblocks.*``, ``ln_post``, ``proj``), so that CLIP's ``visual.*``
-    tensors load unchanged.
+    resblocks.*``, ``ln_post``, ``proj``), so that the ``visual.*`` tensors
+    of OpenAI's and open_clip's CLIP ViTs load unchanged.
 
     ``forward(img (B, 3, H, W)) -> (global (B, embed_dims), patches (B,
     h*w, embed_dims))``, as CLIP computes them (``ln_post`` then ``proj``;
-    not normalised). The positional embeddings are stored for
+    not normalised); :meth:`forward_intermediates` also returns the output
+    of chosen blocks. The positional embeddings are stored for
     ``input_resolution`` and resized to the input's patch grid at every
     pass, so any image size works.
 
@@ -41,6 +43,8 @@ class CLIPVisionTower(BaseModule):
         drop_path_rate: Stochastic depth of the last block (rising linearly
             from 0 at the first); 0 by default.
         fused_attn: Use ``F.scaled_dot_product_attention``.
+        quick_gelu: QuickGELU (OpenAI's CLIPs) or GELU (``False``: most of
+            open_clip's), see clip_pretrain/README.md.
         pretrained: CLIP weight file to load in :meth:`init_weights`.
     """
 
@@ -53,11 +57,15 @@ class CLIPVisionTower(BaseModule):
                  embed_dims: int = 512,
                  drop_path_rate: float = 0.0,
                  fused_attn: bool = True,
+                 quick_gelu: bool = True,
                  pretrained: Optional[str] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         self.input_resolution = input_resolution
         self.patch_size = patch_size
+        self.width = width
+        self.layers = layers
+        self.heads = heads
         self.embed_dims = embed_dims
         self.pretrained = pretrained
         grid = input_resolution // patch_size
@@ -68,7 +76,7 @@ class CLIPVisionTower(BaseModule):
             scale * torch.randn(grid * grid + 1, width))
         self.ln_pre = LayerNorm(width)
         self.transformer = Transformer(width, layers, heads, drop_path_rate,
-                                       fused_attn)
+                                       fused_attn, quick_gelu)
         init_clip_transformer(self.transformer, width, layers)
         self.ln_post = LayerNorm(width)
         self.proj = nn.Parameter(scale * torch.randn(width, embed_dims))
@@ -88,12 +96,27 @@ class CLIPVisionTower(BaseModule):
                                                  'ln_post.'))
         ]
 
+    def tower_shape(self) -> ImageTowerShape:
+        """The sizes a CLIP's image tower must have to load here."""
+        return ImageTowerShape(self.width, self.layers, self.patch_size,
+                               self.embed_dims,
+                               self.input_resolution // self.patch_size)
+
     def load_clip_weights(self,
                           weights: Dict[str, Tensor],
                           source: str = 'the CLIP weights') -> None:
         """Loads the ``visual.*`` tensors of a whole-CLIP state dict; the
-        positional grid is resized once to ``input_resolution``."""
-        visual = clip_tower_weights(weights, 'visual', source)
+        positional grid is resized once to ``input_resolution``.
+
+        Raises:
+            CLIPWeightsError: The weights are not a CLIP ViT of OpenAI's
+                layout, or not of this tower's sizes (one line naming
+                both).
+        """
+        visual = supported_tower(weights, 'visual', source)
+        check_fits(
+            ImageTowerShape.of_weights(visual), self.tower_shape(), self.heads,
+            source, 'backbone')
         pos = visual.get('positional_embedding')
         if pos is not None and pos.shape != self.positional_embedding.shape:
             grid = self.input_resolution // self.patch_size
@@ -141,7 +164,49 @@ class CLIPVisionTower(BaseModule):
         x = torch.cat([cls, x], dim=1) + pos.to(x.dtype)
         return self.ln_pre(x), tuple(grid)
 
+    def _blocks(
+        self,
+        x: Tensor,
+        indices: Sequence[int],
+        before_block: Optional[Callable[[int, Tensor], Tensor]] = None,
+        take: Optional[Callable[[Tensor], Tensor]] = None
+    ) -> Tuple[Tensor, List[Tensor]]:
+        """Runs the blocks on the sequence ``x (B, L, D)``; returns the last
+        block's output and those of the blocks in ``indices``, in block
+        order (passed through ``take``, if given, as they come).
+        ``before_block(i, x)``, if given, changes the sequence block ``i``
+        gets."""
+        kept = []
+        for i, block in enumerate(self.transformer.resblocks):
+            if before_block is not None:
+                x = before_block(i, x)
+            x = block(x)
+            if i in indices:
+                kept.append(x if take is None else take(x))
+        return x, kept
+
+    def _project(self, x: Tensor) -> Tensor:
+        """``ln_post`` then ``proj``: tokens ``(B, L, D)`` into CLIP's joint
+        space ``(B, L, C)``."""
+        return self.ln_post(x) @ autocast_param(self.proj, x)
+
+    def forward_intermediates(
+            self, img: Tensor,
+            indices: Sequence[int]) -> Tuple[List[Tensor], Tensor, Tensor]:
+        """CLIP's outputs and those of chosen blocks (as open_clip's
+        ``forward_intermediates`` gives them).
+
+        Returns:
+            The outputs ``(B, 1 + h*w, D)`` (class token first) of the blocks
+            in ``indices``, in block order; the global embedding ``(B, C)``;
+            the patches ``(B, h*w, C)``.
+        """
+        x, _ = self._embed(img)
+        x, kept = self._blocks(x, indices)
+        x = self._project(x)
+        return kept, x[:, 0], x[:, 1:]
+
     def forward(self, img: Tensor) -> Tuple[Tensor, Tensor]:
         x, _ = self._embed(img)
-        x = self.ln_post(self.transformer(x)) @ autocast_param(self.proj, x)
+        x = self._project(self.transformer(x))
         return x[:, 0], x[:, 1:]

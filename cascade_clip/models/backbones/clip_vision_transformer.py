@@ -1,4 +1,4 @@
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -6,6 +6,8 @@ from mmseg.registry import MODELS
 from torch import Tensor, nn
 
 from ..layers import LayerNorm, autocast_param, set_trainable
+from .cascade_layout import (STAGE_RULES, cascade_out_indices,
+                             cascade_prompt_depth)
 from .clip_vision_tower import CLIPVisionTower
 
 
@@ -26,56 +28,45 @@ class CLIPVisionTransformer(CLIPVisionTower):
     Args:
         input_resolution: Image size the positional embeddings are stored for;
             other sizes are served by resizing them at every forward pass.
-        patch_size: Patch (and stride) size of the patch embedding.
-        width: Transformer width ``D``.
-        layers: Number of blocks.
-        heads: Attention heads.
-        embed_dims: Width ``C`` of CLIP's joint embedding space (OpenAI's
-            ``output_dim``).
-        out_indices: Blocks whose output sequence becomes an intermediate map.
+        out_indices: Blocks whose output sequence becomes an intermediate
+            map, or the name of a stage rule (``'proportional'``,
+            ``'last'``) that gives them for the tower's depth
+            (docs/method.md §8).
         num_prompt_tokens: Prompt tokens ``P`` per block.
-        prompt_depth: Blocks ``1..prompt_depth`` get their own prompts
-            (``layers - 1`` = all blocks after the first).
+        prompt_depth: Blocks ``1..prompt_depth`` get their own prompts;
+            ``None``: all blocks after the first (``layers - 1``).
         prompt_dropout: Dropout on the projected prompts.
-        drop_path_rate: Stochastic depth of the last block (rising
-            linearly from 0 at the first). 0 by default, as in the paper's
-            training: its configs set 0.1, but its blocks never apply it.
         freeze: Freeze the parameters except those named in ``frozen_exclude``.
         frozen_exclude: Substrings of parameter names that stay trainable.
             The paper trains only the prompts; ``ln_layers`` and
             ``proj_layers`` keep their random initial values.
-        fused_attn: Use ``F.scaled_dot_product_attention``.
-        pretrained: CLIP weight file to load in :meth:`init_weights`.
+        **tower: The image tower's sizes and options (``patch_size``,
+            ``width``, ``layers``, ``heads``, ``embed_dims``, ``quick_gelu``,
+            ``drop_path_rate``, ``fused_attn``, ``pretrained``, ``init_cfg``),
+            see :class:`~.CLIPVisionTower`. Stochastic depth is 0 by default,
+            as in the paper's training: its configs set 0.1, but its blocks
+            never apply it.
     """
 
     def __init__(self,
                  input_resolution: int = 512,
-                 patch_size: int = 16,
-                 width: int = 768,
-                 layers: int = 12,
-                 heads: int = 12,
-                 embed_dims: int = 512,
-                 out_indices: Sequence[int] = (5, 6, 7, 8, 9, 10),
+                 out_indices: Union[Sequence[int], str] = (5, 6, 7, 8, 9, 10),
                  num_prompt_tokens: int = 10,
-                 prompt_depth: int = 11,
+                 prompt_depth: Optional[int] = 11,
                  prompt_dropout: float = 0.1,
-                 drop_path_rate: float = 0.0,
                  freeze: bool = True,
                  frozen_exclude: Sequence[str] = ('prompt', ),
-                 fused_attn: bool = True,
-                 pretrained: Optional[str] = None,
-                 init_cfg: Optional[dict] = None):
-        super().__init__(
-            input_resolution=input_resolution,
-            patch_size=patch_size,
-            width=width,
-            layers=layers,
-            heads=heads,
-            embed_dims=embed_dims,
-            drop_path_rate=drop_path_rate,
-            fused_attn=fused_attn,
-            pretrained=pretrained,
-            init_cfg=init_cfg)
+                 **tower):
+        super().__init__(input_resolution=input_resolution, **tower)
+        layers, width = self.layers, self.width
+        if isinstance(out_indices, str):
+            if out_indices not in STAGE_RULES:
+                raise ValueError(
+                    f'out_indices must be a list of blocks or one of '
+                    f'{STAGE_RULES}, not {out_indices!r}')
+            out_indices = cascade_out_indices(layers, out_indices)
+        if prompt_depth is None:
+            prompt_depth = cascade_prompt_depth(layers)
         if not 0 < num_prompt_tokens:
             raise ValueError('num_prompt_tokens must be positive, got '
                              f'{num_prompt_tokens}')
@@ -92,7 +83,7 @@ class CLIPVisionTransformer(CLIPVisionTower):
         scale = width**-0.5
 
         # Visual prompts, initialised as in VPT (uniform, Xavier-like bound).
-        bound = (6.0 / (3 * patch_size * patch_size + width))**0.5
+        bound = (6.0 / (3 * self.patch_size * self.patch_size + width))**0.5
         self.prompt_embeddings = nn.Parameter(
             torch.empty(1, num_prompt_tokens, width).uniform_(-bound, bound))
         self.deep_prompt_embeddings = nn.Parameter(
@@ -108,13 +99,23 @@ class CLIPVisionTransformer(CLIPVisionTower):
         self.ln_layers = nn.ModuleList(
             LayerNorm(width) for _ in self.out_indices)
         self.proj_layers = nn.Parameter(
-            scale * torch.randn(len(self.out_indices), width, embed_dims))
+            scale * torch.randn(len(self.out_indices), width, self.embed_dims))
 
         set_trainable(self, freeze, frozen_exclude)
 
     def _prompts(self, embeddings: Tensor, batch: int) -> Tensor:
         prompts = self.prompt_proj(embeddings).expand(batch, -1, -1)
         return self.prompt_dropout(prompts)
+
+    def _deep_prompts(self, i: int, x: Tensor) -> Tensor:
+        """The sequence block ``i`` gets: its own prompts in place of the
+        previous ones, for blocks ``1..prompt_depth``."""
+        if not 1 <= i <= self.prompt_depth:
+            return x
+        prompts = self._prompts(self.deep_prompt_embeddings[i - 1:i],
+                                x.shape[0])
+        return torch.cat(
+            [x[:, :1], prompts, x[:, 1 + self.num_prompt_tokens:]], dim=1)
 
     def forward(self, img: Tensor) -> Tuple[Tuple[Tensor, ...], Tensor]:
         batch = img.shape[0]
@@ -124,17 +125,9 @@ class CLIPVisionTransformer(CLIPVisionTower):
             [x[:, :1],
              self._prompts(self.prompt_embeddings, batch), x[:, 1:]],
             dim=1)
-        stage_tokens = []
-        for i, block in enumerate(self.transformer.resblocks):
-            if 1 <= i <= self.prompt_depth:
-                prompts = self._prompts(self.deep_prompt_embeddings[i - 1:i],
-                                        batch)
-                x = torch.cat(
-                    [x[:, :1], prompts, x[:, 1 + self.num_prompt_tokens:]],
-                    dim=1)
-            x = block(x)
-            if i in self.out_indices:
-                stage_tokens.append(self.prompt_norm(x[:, -num_patches:]))
+        x, stage_tokens = self._blocks(
+            x, self.out_indices, self._deep_prompts,
+            lambda out: self.prompt_norm(out[:, -num_patches:]))
         x = self.prompt_norm(x)
 
         # Frozen projections: their low-precision copies under autocast.
@@ -143,9 +136,8 @@ class CLIPVisionTransformer(CLIPVisionTower):
             ln(tokens) @ proj for ln, tokens, proj in zip(
                 self.ln_layers, stage_tokens, proj_layers)
         ]
-        final = self.ln_post(
-            torch.cat([x[:, :1], x[:, -num_patches:]], dim=1)) @ (
-                autocast_param(self.proj, x))
+        final = self._project(
+            torch.cat([x[:, :1], x[:, -num_patches:]], dim=1))
         maps.append(final[:, 1:])
         maps = tuple(
             F.normalize(m, dim=-1).transpose(1, 2).reshape(batch, -1, h, w)

@@ -95,20 +95,27 @@ class SelfAttention(nn.Module):
 
 
 class ResidualAttentionBlock(nn.Module):
-    """CLIP's pre-LN transformer block with optional stochastic depth."""
+    """CLIP's pre-LN transformer block with optional stochastic depth.
+
+    ``quick_gelu``: the MLP's activation is OpenAI's QuickGELU (its CLIPs
+    and open_clip's ``-quickgelu`` models); ``False``: ``nn.GELU`` (open_clip's
+    other models, LAION's among them). Neither has parameters: the weights
+    do not say which one a CLIP was trained with.
+    """
 
     def __init__(self,
                  dim: int,
                  num_heads: int,
                  drop_path: float = 0.0,
-                 fused_attn: bool = True):
+                 fused_attn: bool = True,
+                 quick_gelu: bool = True):
         super().__init__()
         self.ln_1 = LayerNorm(dim)
         self.attn = SelfAttention(dim, num_heads, fused_attn)
         self.ln_2 = LayerNorm(dim)
         self.mlp = nn.Sequential()
         self.mlp.add_module('c_fc', nn.Linear(dim, dim * 4))
-        self.mlp.add_module('gelu', QuickGELU())
+        self.mlp.add_module('gelu', QuickGELU() if quick_gelu else nn.GELU())
         self.mlp.add_module('c_proj', nn.Linear(dim * 4, dim))
         self.drop_path = DropPath(
             drop_path) if drop_path > 0 else nn.Identity()
@@ -147,6 +154,7 @@ class Transformer(nn.Module):
         drop_path_rate: Stochastic depth of the last block; it rises
             linearly from 0 at the first.
         fused_attn: See :class:`SelfAttention`.
+        quick_gelu: See :class:`ResidualAttentionBlock`.
     """
 
     def __init__(self,
@@ -154,13 +162,14 @@ class Transformer(nn.Module):
                  layers: int,
                  heads: int,
                  drop_path_rate: float = 0.0,
-                 fused_attn: bool = True):
+                 fused_attn: bool = True,
+                 quick_gelu: bool = True):
         super().__init__()
         rates = [
             drop_path_rate * i / max(layers - 1, 1) for i in range(layers)
         ]
         self.resblocks = nn.ModuleList(
-            ResidualAttentionBlock(width, heads, rate, fused_attn)
+            ResidualAttentionBlock(width, heads, rate, fused_attn, quick_gelu)
             for rate in rates)
 
     def forward(self, x: Tensor, causal: bool = False) -> Tensor:

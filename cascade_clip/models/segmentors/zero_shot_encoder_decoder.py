@@ -101,6 +101,15 @@ class ZeroShotEncoderDecoder(BaseSegmentor):
         self.backbone = MODELS.build(backbone)
         self.text_encoder = MODELS.build(text_encoder)
         self.decode_head = MODELS.build(decode_head)
+        dims = {
+            part: getattr(getattr(self, part), 'embed_dims', None)
+            for part in ('backbone', 'text_encoder', 'decode_head')
+        }
+        if len(set(dims.values())) > 1:
+            raise ValueError(
+                'the image encoder, text encoder and head must share the '
+                'width of CLIP\'s joint space: embed_dims are ' +
+                ', '.join(f'{part} {dims[part]}' for part in dims))
         self.embeddings = ClassEmbeddings(prompt_templates, text_embeddings)
         self._cuda_graphs = CUDAGraphCache(self._encode_decode, self)
         self.align_corners = False

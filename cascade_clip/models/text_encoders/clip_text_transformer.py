@@ -6,8 +6,10 @@ from mmseg.registry import MODELS
 from mmseg.utils import tokenize
 from torch import Tensor, nn
 
-from ...checkpoint.clip_weights import (clip_tower_weights, copy_weights,
-                                        read_clip_weights, text_encoder_config)
+from ...checkpoint.clip_architecture import (TextTowerShape, check_fits,
+                                             supported_tower,
+                                             text_encoder_config)
+from ...checkpoint.clip_weights import copy_weights, read_clip_weights
 from ..layers import (LayerNorm, Transformer, init_clip_transformer,
                       set_trainable)
 
@@ -15,7 +17,8 @@ from ..layers import (LayerNorm, Transformer, init_clip_transformer,
 @MODELS.register_module()
 class CLIPTextTransformer(BaseModule):
     """OpenAI CLIP's text encoder: causal transformer, the end-of-text token's
-    feature after ``ln_final``, projected by ``text_projection``.
+    feature after ``ln_final``, projected by ``text_projection``. The text
+    tower of OpenAI's and open_clip's CLIP ViTs (same key names).
 
     ``forward(tokens (N, context_length)) -> (N, embed_dims)`` (not
     normalised); :meth:`encode` takes strings and uses mmseg's CLIP BPE
@@ -33,6 +36,8 @@ class CLIPTextTransformer(BaseModule):
             ``frozen_exclude`` (the paper freezes the whole text encoder).
         frozen_exclude: Substrings of parameter names that stay trainable.
         fused_attn: Use ``F.scaled_dot_product_attention``.
+        quick_gelu: QuickGELU (OpenAI's CLIPs) or GELU (``False``: most of
+            open_clip's), see clip_pretrain/README.md.
         pretrained: CLIP weight file to load in :meth:`init_weights`.
     """
 
@@ -46,16 +51,21 @@ class CLIPTextTransformer(BaseModule):
                  freeze: bool = True,
                  frozen_exclude: Sequence[str] = (),
                  fused_attn: bool = True,
+                 quick_gelu: bool = True,
                  pretrained: Optional[str] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         self.context_length = context_length
+        self.vocab_size = vocab_size
+        self.width = width
+        self.layers = layers
+        self.heads = heads
         self.pretrained = pretrained
         self.token_embedding = nn.Embedding(vocab_size, width)
         self.positional_embedding = nn.Parameter(
             torch.empty(context_length, width))
         self.transformer = Transformer(
-            width, layers, heads, fused_attn=fused_attn)
+            width, layers, heads, fused_attn=fused_attn, quick_gelu=quick_gelu)
         self.ln_final = LayerNorm(width)
         self.embed_dims = embed_dims
         self.text_projection = nn.Parameter(torch.empty(width, embed_dims))
@@ -66,10 +76,10 @@ class CLIPTextTransformer(BaseModule):
         set_trainable(self, freeze, frozen_exclude)
 
     @classmethod
-    def from_clip_weights(
-            cls,
-            path: str,
-            heads: Optional[int] = None) -> 'CLIPTextTransformer':
+    def from_clip_weights(cls,
+                          path: str,
+                          heads: Optional[int] = None,
+                          quick_gelu: bool = True) -> 'CLIPTextTransformer':
         """The text encoder of a CLIP weight file (OpenAI's ``ViT-B-16.pt``,
         a state dict or ``.safetensors``), with the file's sizes.
 
@@ -77,9 +87,11 @@ class CLIPTextTransformer(BaseModule):
             path: The weight file.
             heads: Attention heads, which the file does not store (default:
                 OpenAI's ``width // 64``).
+            quick_gelu: The CLIP's activation, which the file does not store
+                either.
         """
         weights = read_clip_weights(path)
-        config = text_encoder_config(weights, heads)
+        config = text_encoder_config(weights, heads, quick_gelu)
         config.pop('type')
         encoder = cls(**config)
         encoder.load_clip_weights(weights, path)
@@ -94,9 +106,23 @@ class CLIPTextTransformer(BaseModule):
     def load_clip_weights(self,
                           weights: Dict[str, Tensor],
                           source: str = 'the CLIP weights') -> None:
-        """Loads the text tower's tensors of a whole-CLIP state dict."""
-        copy_weights(self, clip_tower_weights(weights, 'text', source),
-                     self.state_dict().keys(), source)
+        """Loads the text tower's tensors of a whole-CLIP state dict.
+
+        Raises:
+            CLIPWeightsError: The weights are not a CLIP text tower of
+                OpenAI's layout, or not of this encoder's sizes (one line
+                naming both).
+        """
+        text = supported_tower(weights, 'text', source)
+        check_fits(
+            TextTowerShape.of_weights(text), self.tower_shape(), self.heads,
+            source, 'text_encoder')
+        copy_weights(self, text, self.state_dict().keys(), source)
+
+    def tower_shape(self) -> TextTowerShape:
+        """The sizes a CLIP's text tower must have to load here."""
+        return TextTowerShape(self.width, self.layers, self.context_length,
+                              self.vocab_size, self.embed_dims)
 
     def forward(self, tokens: Tensor) -> Tensor:
         x = self.token_embedding(tokens) + self.positional_embedding
