@@ -2,13 +2,15 @@
 
     python tools/web_demo.py [--checkpoint CKPT] [--config CFG]
         [--host 127.0.0.1] [--port N] [--device cpu|cuda] [--amp]
+        [--threshold P] [--distractors LIST|NAMES]
 
 Without --checkpoint it opens with the shipped shapes model (Cascade-CLIP
 trained by `tools/demo.py --seed 0` in the synthetic world of coloured
 shapes; cascade_clip/synthetic/shapes_web_model.pth, made by
-tools/make_web_demo_model.py) and example scenes with unseen shapes. With
---checkpoint it serves that model (this project's, or the paper's with
---config). The page draws as tools/infer.py does: the overlay with a legend
+tools/make_web_demo_model.py), example scenes with unseen shapes and a
+starting threshold that leaves the background unlabelled
+(docs/inference.md). With --checkpoint it serves that model (this
+project's, or the paper's with --config). The page draws as tools/infer.py does: the overlay with a legend
 of the classes by area, a table of shares, the label mask to download.
 Needs the demo extra: pip install -e ".[demo]" (Gradio).
 """
@@ -20,11 +22,13 @@ import tempfile
 from cascade_clip.apis.inference import OpenVocabularySegmenter
 from cascade_clip.structures import DATASET_CLASSES
 from cascade_clip.synthetic.web_model import (SHIPPED_MODEL,
+                                              SHIPPED_THRESHOLD,
                                               describe_web_model,
                                               write_examples)
 from cascade_clip.utils.cli import ToolParser, fail, run_tool_main
 from cascade_clip.web import MAX_CLASSES, Example, WebDemo, launch_app
 from cascade_clip_runtime.classes import parse_class_list
+from cascade_clip_runtime.scores import check_threshold
 
 
 def parse_args():
@@ -50,6 +54,17 @@ def parse_args():
         '--classes',
         help='the class names the page starts with, comma-separated '
         '(default: the model\'s classes)')
+    parser.add_argument(
+        '--threshold',
+        type=float,
+        help='the probability the page\'s threshold starts at, below which '
+        f'a pixel is unlabelled (default: {SHIPPED_THRESHOLD} for the shapes '
+        'model, 0 (off) for a --checkpoint)')
+    parser.add_argument(
+        '--distractors',
+        default='',
+        help='the distractors the page starts with: a class list\'s name or '
+        'names (default: none)')
     parser.add_argument(
         '--max-classes',
         type=int,
@@ -77,6 +92,11 @@ def main():
     if args.max_memory_gb is not None and args.max_memory_gb <= 0:
         fail(f'--max-memory-gb {args.max_memory_gb}: give a positive size')
 
+    threshold = args.threshold
+    if threshold is None:
+        threshold = 0.0 if args.checkpoint else SHIPPED_THRESHOLD
+    check_threshold(threshold)
+
     checkpoint = args.checkpoint or SHIPPED_MODEL
     segmenter = OpenVocabularySegmenter(
         checkpoint, args.config, device=args.device, amp=args.amp)
@@ -99,6 +119,8 @@ def main():
             class_names=classes,
             examples=examples,
             description=description,
+            threshold=threshold,
+            distractors=args.distractors,
             max_classes=args.max_classes or MAX_CLASSES,
             memory_budget=None
             if args.max_memory_gb is None else int(args.max_memory_gb * 2**30))

@@ -24,7 +24,7 @@ from ..apis.inference import OpenVocabularySegmenter
 from ..synthetic.world import CLASSES, UNSEEN, write_shapes_voc
 
 # The thresholds of the sweep (0: every pixel takes a class).
-THRESHOLDS = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
+THRESHOLDS = (0.0, 0.02, 0.05, 0.1, 0.13, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
 BACKGROUND = 'background'
 
 

@@ -33,9 +33,17 @@ SHIPPED_MODEL = osp.join(
 _PORTABLE = ('train_dataloader.dataset.data_root',
              'val_dataloader.dataset.data_root',
              'test_dataloader.dataset.data_root', 'model.pretrained')
-# The web demo's model: the shapes world with its background a class.
-WEB_CONFIG = ('shapes/cascade-clip_tiny_1xb16-2k_shapes21-64x64_inductive.py')
+# The web demo's model: the 20 shapes, as tools/demo.py trains them (a run
+# of the shapes21 config knows the background, but its shapes lost 6.3
+# points of hIoU: docs/inference.md).
+WEB_CONFIG = 'shapes/cascade-clip_tiny_1xb16-2k_shapes20-64x64_inductive.py'
 METRIC_KEYS = ('mIoU_seen', 'mIoU_unseen', 'hIoU', 'mIoU', 'aAcc')
+# The page's starting threshold for the shipped model (below it a pixel is
+# unlabelled): on the 200 validation scenes it leaves 90.4% of the
+# background unnamed and costs 0.74 points of hIoU on the shapes (35.86 to
+# 35.12); the measurement and the other remedies: docs/inference.md
+# (tools/unlabelled_rule.py).
+SHIPPED_THRESHOLD = 0.13
 
 
 @dataclass
@@ -182,9 +190,13 @@ def describe_web_model(path: str = SHIPPED_MODEL) -> str:
             f'of coloured shapes ({origin}). Of its 20 classes, 5 are unseen '
             f'({unseen}): it never saw a mask of them and names them through '
             'their text embeddings (the table says which). It knows no '
-            'background (as in the VOC-20 setting), so the background takes '
-            'names of shapes: judge it on the shapes. Pick an example or '
-            'upload a scene of shapes, and type class names.')
+            'background (as in the VOC-20 setting): a pixel whose best '
+            'class is less likely than the threshold is left unlabelled '
+            f'(the page starts at {SHIPPED_THRESHOLD}, which leaves about 90% '
+            'of the background unlabelled at a cost of under 1 point of '
+            'hIoU on the shapes; at 0 the background takes names of '
+            'shapes). Pick an example or upload a scene of shapes, and type '
+            'class names.')
 
 
 # The page's example scenes: (seed, classes), each with two unseen shapes

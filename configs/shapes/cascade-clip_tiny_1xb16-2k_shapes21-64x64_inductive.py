@@ -1,5 +1,5 @@
-# The shapes world with its background as a seen class (the web demo's
-# model): 21 classes, `background` first, the same 5 unseen shapes. Its tiny
+# The shapes world with its background as a seen class, one of the remedies
+# for pixels of no given class that docs/inference.md measures: 21 classes, `background` first, the same 5 unseen shapes. Its tiny
 # CLIP was pre-trained with a caption for the background too, as OpenAI's
 # CLIP knows the word (`python tools/pretrain_tiny_clip.py --background
 # --out clip_pretrain/tiny-clip-shapes21.safetensors`).
