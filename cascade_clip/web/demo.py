@@ -351,11 +351,15 @@ class WebDemo:
                    f'({width}x{height}): {found}')
         unlabelled = segmentation.unlabelled
         if unlabelled is not None:
-            # its row's index is its value in the label PNG
-            table.append([
+            # its row's index is its value in the label PNG; in its place
+            # by share, as the legend has it
+            row = [
                 label_png_value(len(names)), 'unlabelled',
                 round(100 * unlabelled, 2), ''
-            ])
+            ]
+            at = next((k for k, other in enumerate(table)
+                       if other[2] < row[2]), len(table))
+            table.insert(at, row)
             message += f'; unlabelled {100 * unlabelled:.1f}%'
         return DemoOutput(
             message=message,
