@@ -491,11 +491,13 @@ def alternate_precisions(config: str,
 
     Returns:
         ``machine`` and, per ``'float32'`` / ``'bfloat16'``, the list of
-        each round's ``seconds_per_image``, ``seconds_per_iter`` and
-        ``peak_memory_mib`` of inference.
+        each round's ``seconds_per_image`` and ``seconds_per_iter``. No
+        memory: the rounds share one process, whose resident memory grows
+        from round to round (3 rounds of the COCO config: 2.6, 3.7, 5.2
+        GiB); a single run of :func:`benchmark` measures it.
     """
     found: Dict[str, Dict[str, list]] = {
-        name: dict(seconds_per_image=[], seconds_per_iter=[], peak_mib=[])
+        name: dict(seconds_per_image=[], seconds_per_iter=[])
         for name in ('float32', 'bfloat16')
     }
     machine = None
@@ -507,17 +509,16 @@ def alternate_precisions(config: str,
             if inference is not None:
                 found[name]['seconds_per_image'].append(
                     inference['seconds_per_image'])
-                found[name]['peak_mib'].append(inference['peak_memory_mib'])
             if training is not None:
                 found[name]['seconds_per_iter'].append(
                     training['seconds_per_iter'])
     return dict(config=config, rounds=rounds, machine=machine, **found)
 
 
-def _span(values: Sequence[float], unit: str = ' s') -> str:
+def _span(values: Sequence[float]) -> str:
     if not values:
         return '-'
-    return f'{min(values):.2f}-{max(values):.2f}{unit}'
+    return f'{min(values):.2f}-{max(values):.2f} s'
 
 
 def format_alternation(result: Dict[str, Any]) -> str:
@@ -546,7 +547,5 @@ def format_alternation(result: Dict[str, Any]) -> str:
         f'{ratio("seconds_per_image")} |',
         f'| training step | {_span(fp32["seconds_per_iter"])} | '
         f'{_span(bf16["seconds_per_iter"])} | {ratio("seconds_per_iter")} |',
-        f'| inference peak memory | {_span(fp32["peak_mib"], " MiB")} | '
-        f'{_span(bf16["peak_mib"], " MiB")} | |',
     ]
     return '\n'.join(lines)

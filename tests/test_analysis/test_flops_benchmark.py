@@ -306,6 +306,7 @@ def test_precisions_in_turn_make_one_table(monkeypatch):
     assert '| inference, one image | 0.40-0.50 s | 0.20-0.30 s | 1.80x |' in (
         table)
     assert '| training step | 0.80-1.00 s | 0.40-0.60 s | 1.80x |' in table
+    assert 'memory' not in table  # one process: a single run measures it
 
 
 def test_benchmark_tf32_is_for_gpus_and_restores_the_precision():
