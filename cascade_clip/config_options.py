@@ -7,11 +7,15 @@ A key may add a setting the config leaves at its default (e.g.
 where it is surely wrong: the class its settings build (their ``type``)
 takes no argument of that name, or it is close to a key that exists.
 """
+import copy
 import difflib
 import inspect
-from typing import Iterable, List, Mapping, Optional, Set, Tuple
+from typing import Iterable, List, Mapping, Optional, Set, Tuple, Union
 
 from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from .config_files import config_path
 
 _CUTOFF = 0.75
 
@@ -130,3 +134,22 @@ def check_cfg_options(cfg: Config, options: Optional[Mapping]) -> None:
             problems.append(f'--cfg-options {key}: {problem}')
     if problems:
         raise ValueError(' '.join(problems))
+
+
+def load_config(config: Union[str, Config],
+                cfg_options: Optional[dict] = None) -> Config:
+    """A config from a file (a path, or a name inside the project's configs
+    folder, see :func:`~cascade_clip.config_files.config_path`) or a copy of
+    a ``Config``, with overrides (their keys checked against the config,
+    see :func:`~cascade_clip.config_options.check_cfg_options`); its
+    registry scope (mmseg's) becomes the
+    default, so that its modules can be built outside the runner too."""
+    if isinstance(config, Config):
+        cfg = copy.deepcopy(config)
+    else:
+        cfg = Config.fromfile(config_path(config))
+    if cfg_options:
+        check_cfg_options(cfg, cfg_options)
+        cfg.merge_from_dict(cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    return cfg

@@ -10,7 +10,7 @@ from mmengine.config import Config
 from mmseg.registry import DATASETS, METRICS, MODELS
 from tools_helpers import COCO_INDUCTIVE, make_workspace
 
-from cascade_clip.apis.experiment import run_train, train_config
+from cascade_clip.engine.experiment import run_train, train_config
 from cascade_clip.models.backbones.cascade_layout import (cascade_out_indices,
                                                           cascade_prompt_depth)
 from cascade_clip.testing.datasets import CUSTOM_CLASSES

@@ -10,8 +10,9 @@ shapes; cascade_clip/synthetic/shapes_web_model.pth, made by
 tools/make_web_demo_model.py), example scenes with unseen shapes and a
 starting threshold that leaves the background unlabelled
 (docs/inference.md). With --checkpoint it serves that model (this
-project's, or the paper's with --config). The page draws as tools/infer.py does: the overlay with a legend
-of the classes by area, a table of shares, the label mask to download.
+project's, or the paper's with --config). The page draws as tools/infer.py
+does: the overlay with a legend of the classes by area, a table of shares,
+the label mask to download.
 Needs the demo extra: pip install -e ".[demo]" (Gradio).
 """
 import os.path as osp
@@ -21,8 +22,7 @@ import tempfile
 
 from cascade_clip.apis.inference import OpenVocabularySegmenter
 from cascade_clip.structures import DATASET_CLASSES
-from cascade_clip.synthetic.web_model import (SHIPPED_MODEL,
-                                              SHIPPED_THRESHOLD,
+from cascade_clip.synthetic.web_model import (SHIPPED_MODEL, SHIPPED_THRESHOLD,
                                               describe_web_model,
                                               write_examples)
 from cascade_clip.utils.cli import ToolParser, fail, run_tool_main

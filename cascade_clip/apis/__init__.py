@@ -3,7 +3,7 @@ the open-vocabulary inferencer, the train / test configs and their command
 lines (:mod:`.train`, :mod:`.test`: ``python -m cascade_clip.apis.train``,
 what ``tools/train.py`` runs; not imported here), and pictures of
 predictions."""
-from .experiment import test_config, train_config
+from ..engine.experiment import test_config, train_config
 from .inference import OpenVocabularySegmenter, segment_images
 from .model import init_model, load_config
 from .predictions import visualize_predictions

@@ -5,33 +5,12 @@ from typing import Optional, Union
 
 import torch
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
 from torch import nn
 
 from ..checkpoint import (check_checkpoint_file, checkpoint_globals,
                           config_from_checkpoint)
-from ..config_files import config_path
-from ..config_options import check_cfg_options
+from ..config_options import load_config
 from ..utils.device import check_bfloat16, check_device, default_device
-
-
-def load_config(config: Union[str, Config],
-                cfg_options: Optional[dict] = None) -> Config:
-    """A config from a file (a path, or a name inside the project's configs
-    folder, see :func:`~cascade_clip.config_files.config_path`) or a copy of
-    a ``Config``, with overrides (their keys checked against the config,
-    see :func:`~cascade_clip.config_options.check_cfg_options`); its
-    registry scope (mmseg's) becomes the
-    default, so that its modules can be built outside the runner too."""
-    if isinstance(config, Config):
-        cfg = copy.deepcopy(config)
-    else:
-        cfg = Config.fromfile(config_path(config))
-    if cfg_options:
-        check_cfg_options(cfg, cfg_options)
-        cfg.merge_from_dict(cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
-    return cfg
 
 
 def init_model(config: Union[str, Config, None],

@@ -13,9 +13,9 @@ run's files; results that exist are replaced only with --overwrite.
 Checkpoints of the paper's code load as they are (converted on load).
 """
 from ..engine import finish_distributed, init_cpu_distributed
+from ..engine.experiment import run_test, test_config
 from ..utils.cli import (ToolParser, add_cfg_options, add_launcher, parse_eval,
                          parse_launch_args, run_tool_main)
-from .experiment import run_test, test_config
 
 
 def parse_args():

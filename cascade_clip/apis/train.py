@@ -10,9 +10,9 @@ The console shows what runs, progress with ETA and the evaluation tables;
 the full log is in <work dir>/<timestamp>/<timestamp>.log.
 """
 from ..engine import finish_distributed, init_cpu_distributed
+from ..engine.experiment import completed_run_message, run_train, train_config
 from ..utils.cli import (ToolParser, add_cfg_options, add_launcher,
                          parse_launch_args, run_tool_main)
-from .experiment import completed_run_message, run_train, train_config
 
 
 def parse_args():

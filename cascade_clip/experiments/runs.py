@@ -109,7 +109,7 @@ def config_max_iters(config: str, cfg_options: Sequence[str] = ()) -> int:
     """The last iteration of ``config``'s training with the overrides
     (``key=value`` strings); loading it also checks the config and the
     overrides' keys."""
-    from ..apis.model import load_config
+    from ..config_options import load_config
     cfg = load_config(config, parse_cfg_options(cfg_options))
     return cfg.train_cfg.max_iters
 

@@ -22,8 +22,8 @@ import torch.nn.functional as F
 
 from ..apis import (init_model, segment_images, test_config, train_config,
                     visualize_predictions)
-from ..apis.experiment import run_test, run_train
 from ..config_files import config_path
+from ..engine.experiment import run_test, run_train
 from ..visualization import plot_iou_chart
 from .pretrain import SHIPPED_WEIGHTS
 from .world import CLASSES, UNSEEN, write_shapes_voc

@@ -357,8 +357,9 @@ class WebDemo:
                 label_png_value(len(names)), 'unlabelled',
                 round(100 * unlabelled, 2), ''
             ]
-            at = next((k for k, other in enumerate(table)
-                       if other[2] < row[2]), len(table))
+            at = next(
+                (k for k, other in enumerate(table) if other[2] < row[2]),
+                len(table))
             table.insert(at, row)
             message += f'; unlabelled {100 * unlabelled:.1f}%'
         return DemoOutput(

@@ -8,8 +8,8 @@ from mmengine.config import Config
 from tools_helpers import VOC_INDUCTIVE, make_workspace
 
 from cascade_clip.apis import train_config
-from cascade_clip.apis.experiment import run_train
 from cascade_clip.engine.config_text import TextCachedConfig, with_text_cache
+from cascade_clip.engine.experiment import run_train
 
 
 def counting_format_code(monkeypatch) -> list:

@@ -196,7 +196,7 @@ def test_a_seed_given_with_resume_is_replaced_by_the_runs(
         tmp_path, monkeypatch):
     """``--resume`` continues the run of the last checkpoint with its seed;
     another seed on the command line is replaced, with a warning."""
-    import cascade_clip.apis.experiment as experiment
+    import cascade_clip.engine.experiment as experiment
     from cascade_clip.apis import train_config
     work = tmp_path / 'run'
     work.mkdir()

@@ -104,8 +104,7 @@ def test_the_onnx_export_segments_as_the_model(trained, tmp_path):
     shift = model.seen_mask.float() * model.decode_head.seen_score_shift
     runtime = OnnxSegmenter(str(out))
     scores = runtime.backend.run_image_model(windows.numpy(),
-                                             embeddings.numpy(),
-                                             shift.numpy())
+                                             embeddings.numpy(), shift.numpy())
     with torch.no_grad():
         expected = model._encode_decode(windows)
     assert scores.shape == (2, 5, 64, 64) == tuple(expected.shape)

@@ -33,8 +33,8 @@ from cascade_clip.apis.inference import OpenVocabularySegmenter
 from cascade_clip.structures import DATASET_CLASSES, class_palette
 from cascade_clip.synthetic.demo import SHAPES_CONFIG, world_options
 from cascade_clip.synthetic.web_model import (EXAMPLES, SHIPPED_MODEL,
-                                              SHIPPED_THRESHOLD,
-                                              example_scene, export_web_model,
+                                              SHIPPED_THRESHOLD, example_scene,
+                                              export_web_model,
                                               web_model_provenance,
                                               write_examples)
 from cascade_clip.synthetic.world import CLASSES, UNSEEN
@@ -541,8 +541,8 @@ def test_the_examples_leave_their_background_unlabelled(segmenter, tmp_path):
     purple triangle took 24.7%)."""
     demo = WebDemo(
         segmenter, str(tmp_path / 'results'), threshold=SHIPPED_THRESHOLD)
-    for index, (path, names, _) in enumerate(
-            write_examples(str(tmp_path / 'examples'))):
+    for index, (path, names,
+                _) in enumerate(write_examples(str(tmp_path / 'examples'))):
         output = demo.segment(path, names, threshold=demo.threshold)
         assert output.ok, output.message
         _, truth = example_scene(index)

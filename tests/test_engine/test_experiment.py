@@ -2,8 +2,8 @@
 from mmengine.runner import Runner
 from tools_helpers import VOC_INDUCTIVE
 
-from cascade_clip.apis.experiment import build_runner, train_config
 from cascade_clip.engine.console import BriefConsoleRunner
+from cascade_clip.engine.experiment import build_runner, train_config
 
 
 def test_runner_type_is_honoured_with_ours_the_default(tmp_path):

@@ -16,12 +16,12 @@ from torch import nn
 
 from ..checkpoint import (check_checkpoint_file, resume_checkpoint,
                           run_from_checkpoint)
-from ..engine.config_text import with_text_cache
-from ..engine.console import BriefConsoleRunner
-from ..engine.optim import amp_optim_wrapper_options
+from ..config_options import load_config
 from ..evaluation.zero_shot_metric import JSON_NAME
 from ..utils.device import check_bfloat16, default_device
-from .model import load_config
+from .config_text import with_text_cache
+from .console import BriefConsoleRunner
+from .optim import amp_optim_wrapper_options
 
 
 def _load(config: str, cfg_options: Optional[dict], launcher: str,
