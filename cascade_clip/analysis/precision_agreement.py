@@ -10,7 +10,7 @@ import os
 import os.path as osp
 import tempfile
 from dataclasses import asdict, dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -103,9 +103,10 @@ def shapes_int8(checkpoint: str, scenes: Sequence[tuple],
                              'shapes model, 200 validation scenes', 'int8')
 
 
-def golden_model(case: str) -> torch.nn.Module:
+def golden_model(case: str) -> Tuple[torch.nn.Module, dict]:
     """A golden case's paper-format checkpoint in this project's model, as
-    the golden parity tests build it (dropout off), in eval mode."""
+    the golden parity tests build it (dropout off), in eval mode; and the
+    case's recording (its ``.pt``: config, images)."""
     from mmengine.runner.checkpoint import load_checkpoint
     from mmseg.registry import MODELS
     data = torch.load(case + '.pt', weights_only=True)
@@ -116,14 +117,13 @@ def golden_model(case: str) -> torch.nn.Module:
     cfg['decode_head'].update(dropout=0.0)
     model = MODELS.build(cfg)
     load_checkpoint(model, case + '.checkpoint.pth', map_location='cpu')
-    return model.eval()
+    return model.eval(), data
 
 
 def golden_bfloat16(case: str) -> Agreement:
     """A golden case's model on its recorded images (``img``, whole; and
     ``slide_img``, sliding windows), float32 against bfloat16 autocast."""
-    data = torch.load(case + '.pt', weights_only=True)
-    model = golden_model(case)
+    model, data = golden_model(case)
     images = [data['img'][i:i + 1] for i in range(len(data['img']))]
     labels = {}
     for amp in (False, True):
@@ -156,8 +156,7 @@ def golden_int8(case: str, work_dir: str) -> Agreement:
     from ..config_files import config_path
     from ..deploy.export import export_onnx
     from .onnx_benchmark import quantize_int8
-    data = torch.load(case + '.pt', weights_only=True)
-    model = golden_model(case)
+    model, data = golden_model(case)
     # the tiny configs' test data settings around the case's model
     cfg = Config.fromfile(
         config_path('tiny/cascade-clip_tiny_1xb2-40_voc20-64x64_inductive.py'))

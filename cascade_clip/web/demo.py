@@ -353,14 +353,11 @@ class WebDemo:
         if unlabelled is not None:
             # its row's index is its value in the label PNG; in its place
             # by share, as the legend has it
-            row = [
+            table.append([
                 label_png_value(len(names)), 'unlabelled',
                 round(100 * unlabelled, 2), ''
-            ]
-            at = next(
-                (k for k, other in enumerate(table) if other[2] < row[2]),
-                len(table))
-            table.insert(at, row)
+            ])
+            table.sort(key=lambda row: -row[2])
             message += f'; unlabelled {100 * unlabelled:.1f}%'
         return DemoOutput(
             message=message,

@@ -98,6 +98,7 @@ BAD_INPUTS = {
         'train.py', VOC_INDUCTIVE, '--work-dir', 'convnext', '--cfg-options',
         f'model.pretrained={CONVNEXT}'
     ], True, None),
+    'web_threshold': (['web_demo.py', '--threshold', '1.5'], False, None),
     'resume': ([
         'train.py', VOC_INDUCTIVE, '--resume', '--work-dir', 'run',
         '--cfg-options', 'train_cfg.max_iters=2', 'train_cfg.val_interval=10',
@@ -153,6 +154,11 @@ def test_known_errors_are_one_line_that_says_what_to_do(bad_runs):
     assert 'pretrained=' in line and 'CHECKPOINT takes' in line
     line = one_error_line(runs['benchmark'])
     assert 'notes.txt is a text file, not a checkpoint' in line
+    assert runs['web_threshold'].returncode == 1
+    assert one_error_line(runs['web_threshold']) == (
+        'error: threshold 1.5: give a probability from 0 to 1 (a pixel whose '
+        'best class is less likely is unlabelled), or none')
+    assert runs['web_threshold'].stdout == ''  # before the model or a port
     for name in ('text', 'clip'):
         assert 'weights_only' not in runs[name].stderr + runs[name].stdout
     line = one_error_line(runs['no_data'])
